@@ -1,0 +1,56 @@
+#!/bin/sh
+# Run every test binary (each its own process: a crash takes down one test,
+# not the suite), the CLI suite and the spec-row coverage report. Prints the
+# overall "N passed, N failed" line last; exits non-zero when anything failed.
+set -u
+cd "$(dirname "$0")/.." || exit 2
+
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+export GC_COVERAGE_OUT="build/coverage.tsv"
+rm -f "$GC_COVERAGE_OUT"
+
+passed=0
+failed=0
+log=build/test.log
+: > "$log"
+for t in "$@"; do
+    out=$("$t" 2>&1)
+    rc=$?
+    printf '%s\n' "$out" >> "$log"
+    p=$(printf '%s\n' "$out" | grep -c '^ok ')
+    f=$(printf '%s\n' "$out" | grep -c '^not ok ')
+    passed=$((passed + p))
+    failed=$((failed + f))
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        failed=$((failed + 1)) # crashed or sanitizer report without a TAP failure
+    fi
+    if [ "$rc" -ne 0 ] || [ "$f" -ne 0 ]; then
+        echo "FAIL $t (exit $rc)"
+        printf '%s\n' "$out" | grep -E -A6 '^not ok|ERROR: AddressSanitizer|runtime error|LeakSanitizer' | head -60
+    else
+        echo "ok   $t ($p checks)"
+    fi
+done
+
+for s in tests/cli/*.sh; do
+    [ -f "$s" ] || continue
+    out=$(sh "$s" 2>&1)
+    rc=$?
+    printf '%s\n' "$out" >> "$log"
+    p=$(printf '%s\n' "$out" | grep -c '^ok ')
+    f=$(printf '%s\n' "$out" | grep -c '^not ok ')
+    passed=$((passed + p))
+    failed=$((failed + f))
+    [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && failed=$((failed + 1))
+    if [ "$rc" -ne 0 ] || [ "$f" -ne 0 ]; then
+        echo "FAIL $s (exit $rc)"
+        printf '%s\n' "$out" | grep -E -A6 '^not ok' | head -40
+    else
+        echo "ok   $s ($p checks)"
+    fi
+done
+
+tools/rules-coverage.sh "$GC_COVERAGE_OUT" || failed=$((failed + 1))
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,437 @@
+/*
+ * `gwhook validate`: the webhook's rules run offline over files, directories
+ * and stdin, for CI pipelines. Reads and prints; the judgement is
+ * validate_object()'s.
+ */
+#include "cmd_validate.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "schema.h"
+#include "util.h"
+#include "validate.h"
+#include "xml.h"
+#include "yamlj.h"
+
+#define MAX_FILE_BYTES (64u << 20)
+
+enum out_format { OUT_TEXT, OUT_JSON, OUT_JUNIT };
+
+struct vcfg {
+    struct validate_opts opts;
+    enum out_format format;
+    int quiet;
+};
+
+struct vrun {
+    const struct vcfg *cfg;
+    size_t objects, invalid, skipped, warnings;
+    cJSON *json;       /* -o json: the array of results */
+    struct sbuf junit; /* -o junit: the <testcase> elements */
+    size_t junit_failures;
+};
+
+static const char usage_text[] =
+    "usage: gwhook validate [options] PATH... | -\n"
+    "\n"
+    "Validate Gateway API objects in YAML or JSON files as the API server would,\n"
+    "plus gatecheck's strict checks. Directories are searched recursively for\n"
+    "*.yaml, *.yml and *.json; '-' reads standard input. Documents outside\n"
+    "gateway.networking.k8s.io are skipped and counted.\n"
+    "\n"
+    "options:\n"
+    "  --channel standard|experimental  CRD channel installed in the cluster (default standard)\n"
+    "  -o, --output text|json|junit     output format (default text)\n"
+    "  --strict                         strict findings are errors, not warnings\n"
+    "  --allow-unknown-fields           unknown fields warn instead of failing\n"
+    "                                   (kubectl's --validate=strict rejects them)\n"
+    "  -q, --quiet                      no summary line on stderr\n"
+    "  -h, --help                       this text\n"
+    "\n"
+    "output (text): one line per error, 'FILE:LINE: Kind namespace/name: path: message'\n"
+    "exit status: 0 all valid, 1 some object invalid, 2 usage or I/O error\n";
+
+static char *read_all(FILE *f, size_t *len, const char *name)
+{
+    struct sbuf sb = {0};
+    char buf[65536];
+    size_t n;
+
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+        if (sb.len + n > MAX_FILE_BYTES) {
+            fprintf(stderr, "error: %s: larger than %u MiB\n", name, MAX_FILE_BYTES >> 20);
+            sb_release(&sb);
+            return NULL;
+        }
+        sb_add(&sb, buf, n);
+    }
+    if (ferror(f)) {
+        fprintf(stderr, "error: %s: %s\n", name, strerror(errno));
+        sb_release(&sb);
+        return NULL;
+    }
+    *len = sb.len;
+    return sb_detach(&sb);
+}
+
+static const char *meta(const cJSON *obj, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), k);
+
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* "ns/name", "name", or "(no name)"; caller frees. */
+static char *object_id(const cJSON *obj)
+{
+    const char *ns = meta(obj, "namespace"), *name = meta(obj, "name");
+
+    if (!name)
+        name = meta(obj, "generateName");
+    if (!name)
+        name = "(no name)";
+    return ns ? xasprintf("%s/%s", ns, name) : xstrdup(name);
+}
+
+static void report_text(struct vrun *r, const char *file, int line, const char *kind,
+                        const char *id, const struct verr_list *errs)
+{
+    size_t i;
+
+    for (i = 0; i < errs->len; i++) {
+        char *m = verr_format(&errs->item[i]);
+
+        printf("%s:%d: %s%s %s: %s\n", file, line,
+               errs->item[i].level == VERR_WARNING ? "warning: " : "", kind, id, m);
+        free(m);
+    }
+    (void)r;
+}
+
+static cJSON *errs_json(const struct verr_list *errs, enum verr_level level)
+{
+    cJSON *a = cJSON_CreateArray();
+    size_t i;
+
+    for (i = 0; i < errs->len; i++) {
+        cJSON *e;
+        char *m;
+
+        if (errs->item[i].level != level)
+            continue;
+        e = cJSON_CreateObject();
+        m = verr_format(&errs->item[i]);
+        cJSON_AddStringToObject(e, "field", errs->item[i].field);
+        cJSON_AddStringToObject(e, "reason", verr_type_reason(errs->item[i].type));
+        cJSON_AddStringToObject(e, "message", m);
+        if (errs->item[i].rule)
+            cJSON_AddStringToObject(e, "rule", errs->item[i].rule);
+        cJSON_AddItemToArray(a, e);
+        free(m);
+    }
+    return a;
+}
+
+static void report_json(struct vrun *r, const char *file, int line, const cJSON *obj,
+                        const char *kind, const struct verr_list *errs)
+{
+    cJSON *o = cJSON_CreateObject();
+    const cJSON *av = cJSON_GetObjectItemCaseSensitive(obj, "apiVersion");
+
+    cJSON_AddStringToObject(o, "file", file);
+    cJSON_AddNumberToObject(o, "line", line);
+    cJSON_AddStringToObject(o, "apiVersion", cJSON_IsString(av) ? av->valuestring : "");
+    cJSON_AddStringToObject(o, "kind", kind);
+    if (meta(obj, "namespace"))
+        cJSON_AddStringToObject(o, "namespace", meta(obj, "namespace"));
+    cJSON_AddStringToObject(o, "name", meta(obj, "name") ? meta(obj, "name") : "");
+    cJSON_AddBoolToObject(o, "valid", verr_count(errs, VERR_ERROR) == 0);
+    cJSON_AddItemToObject(o, "errors", errs_json(errs, VERR_ERROR));
+    cJSON_AddItemToObject(o, "warnings", errs_json(errs, VERR_WARNING));
+    cJSON_AddItemToArray(r->json, o);
+}
+
+static void report_junit(struct vrun *r, const char *file, int line, const char *kind,
+                         const char *id, const struct verr_list *errs)
+{
+    struct sbuf *sb = &r->junit;
+    char *name = xasprintf("%s %s", kind, id);
+    char *where = xasprintf("%s:%d", file, line);
+    char *all = verr_join(errs, VERR_ERROR);
+
+    sb_puts(sb, "    <testcase classname=\"");
+    xml_escape(sb, where);
+    sb_puts(sb, "\" name=\"");
+    xml_escape(sb, name);
+    sb_puts(sb, "\" time=\"0\"");
+    if (all) {
+        sb_puts(sb, ">\n      <failure message=\"");
+        xml_escape(sb, all);
+        sb_puts(sb, "\" type=\"Invalid\">");
+        xml_escape(sb, all);
+        sb_puts(sb, "</failure>\n    </testcase>\n");
+        r->junit_failures++;
+    } else {
+        sb_puts(sb, "/>\n");
+    }
+    free(all);
+    free(where);
+    free(name);
+}
+
+static void check_object(struct vrun *r, const char *file, int line, const cJSON *obj)
+{
+    struct verr_list errs = VERR_LIST_INIT;
+    enum validate_status st = validate_object(&r->cfg->opts, obj, NULL, VALIDATE_CREATE, &errs);
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(obj, "kind");
+    const char *kind = cJSON_IsString(k) ? k->valuestring : "(no kind)";
+    char *id;
+
+    if (st == VALIDATE_NOT_GATEWAY) {
+        r->skipped++;
+        verr_list_release(&errs);
+        return;
+    }
+    id = object_id(obj);
+    r->objects++;
+    r->invalid += verr_count(&errs, VERR_ERROR) > 0;
+    r->warnings += verr_count(&errs, VERR_WARNING);
+    if (r->cfg->format == OUT_TEXT)
+        report_text(r, file, line, kind, id, &errs);
+    else if (r->cfg->format == OUT_JSON)
+        report_json(r, file, line, obj, kind, &errs);
+    else
+        report_junit(r, file, line, kind, id, &errs);
+    free(id);
+    verr_list_release(&errs);
+}
+
+/* A document may be a List of objects (kubectl get -o yaml). */
+static void check_doc(struct vrun *r, const char *file, const struct yamlj_doc *doc)
+{
+    const cJSON *items = cJSON_GetObjectItemCaseSensitive(doc->json, "items");
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(doc->json, "kind");
+    const cJSON *it;
+    size_t kl = cJSON_IsString(k) ? strlen(k->valuestring) : 0;
+
+    if (cJSON_IsArray(items) && kl >= 4 && !strcmp(k->valuestring + kl - 4, "List")) {
+        cJSON_ArrayForEach(it, items) check_object(r, file, yamlj_line_of(doc, it), it);
+        return;
+    }
+    check_object(r, file, doc->line, doc->json);
+}
+
+static int check_buffer(struct vrun *r, const char *name, const char *buf, size_t len)
+{
+    struct yamlj_stream s = {0};
+    char err[512];
+    size_t i;
+
+    if (yamlj_parse(buf, len, NULL, &s, err, sizeof(err)) != 0) {
+        fprintf(stderr, "error: %s: %s\n", name, err);
+        return -1;
+    }
+    for (i = 0; i < s.len; i++)
+        check_doc(r, name, &s.doc[i]);
+    yamlj_stream_release(&s);
+    return 0;
+}
+
+static int check_file(struct vrun *r, const char *path)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    const char *name = strcmp(path, "-") ? path : "<stdin>";
+    size_t len = 0;
+    char *buf;
+    int rc;
+
+    if (!f) {
+        fprintf(stderr, "error: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    buf = read_all(f, &len, name);
+    if (f != stdin)
+        fclose(f);
+    if (!buf)
+        return -1;
+    rc = check_buffer(r, name, buf, len);
+    free(buf);
+    return rc;
+}
+
+static int wanted(const char *name)
+{
+    size_t l = strlen(name);
+
+    return (l > 5 && !strcmp(name + l - 5, ".yaml")) || (l > 4 && !strcmp(name + l - 4, ".yml")) ||
+           (l > 5 && !strcmp(name + l - 5, ".json"));
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int check_path(struct vrun *r, const char *path, int depth);
+
+static int check_dir(struct vrun *r, const char *path, int depth)
+{
+    DIR *d = opendir(path);
+    struct dirent *e;
+    char **names = NULL;
+    size_t n = 0, i;
+    int rc = 0;
+
+    if (!d) {
+        fprintf(stderr, "error: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue; /* hidden files and . .. */
+        names = xrealloc(names, (n + 1) * sizeof(*names));
+        names[n++] = xasprintf("%s/%s", path, e->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof(*names), cmp_str);
+    for (i = 0; i < n; i++) {
+        struct stat st;
+
+        if (stat(names[i], &st) == 0 && (S_ISDIR(st.st_mode) || wanted(names[i])))
+            rc |= check_path(r, names[i], depth + 1);
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+static int check_path(struct vrun *r, const char *path, int depth)
+{
+    struct stat st;
+
+    if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (depth > 64) {
+            fprintf(stderr, "error: %s: directories nested too deep\n", path);
+            return -1;
+        }
+        return check_dir(r, path, depth);
+    }
+    return check_file(r, path);
+}
+
+static void finish_output(struct vrun *r)
+{
+    if (r->cfg->format == OUT_JSON) {
+        cJSON *root = cJSON_CreateObject();
+        char *s;
+
+        cJSON_AddItemToObject(root, "results", r->json);
+        r->json = NULL;
+        cJSON_AddNumberToObject(root, "objects", (double)r->objects);
+        cJSON_AddNumberToObject(root, "invalid", (double)r->invalid);
+        cJSON_AddNumberToObject(root, "warnings", (double)r->warnings);
+        cJSON_AddNumberToObject(root, "skipped", (double)r->skipped);
+        s = cJSON_Print(root);
+        printf("%s\n", s);
+        cJSON_free(s);
+        cJSON_Delete(root);
+    } else if (r->cfg->format == OUT_JUNIT) {
+        printf("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+               "<testsuites tests=\"%zu\" failures=\"%zu\">\n"
+               "  <testsuite name=\"gwhook validate\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
+               "skipped=\"0\">\n%s  </testsuite>\n</testsuites>\n",
+               r->objects, r->junit_failures, r->objects, r->junit_failures,
+               r->junit.buf ? r->junit.buf : "");
+    }
+}
+
+static int parse_args(int argc, char **argv, struct vcfg *cfg)
+{
+    static const struct option longopts[] = {
+        {"channel", required_argument, NULL, 'c'}, {"output", required_argument, NULL, 'o'},
+        {"strict", no_argument, NULL, 's'},        {"allow-unknown-fields", no_argument, NULL, 'u'},
+        {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    int c;
+
+    cfg->opts.channel = SCH_STANDARD;
+    cfg->opts.unknown_strict = 1;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            if (!strcmp(optarg, "standard"))
+                cfg->opts.channel = SCH_STANDARD;
+            else if (!strcmp(optarg, "experimental"))
+                cfg->opts.channel = SCH_EXPERIMENTAL;
+            else
+                return fprintf(stderr, "error: invalid channel '%s' (standard|experimental)\n",
+                               optarg),
+                       -1;
+            break;
+        case 'o':
+            if (!strcmp(optarg, "text"))
+                cfg->format = OUT_TEXT;
+            else if (!strcmp(optarg, "json"))
+                cfg->format = OUT_JSON;
+            else if (!strcmp(optarg, "junit"))
+                cfg->format = OUT_JUNIT;
+            else
+                return fprintf(stderr, "error: invalid output '%s' (text|json|junit)\n", optarg),
+                       -1;
+            break;
+        case 's':
+            cfg->opts.strict = 1;
+            break;
+        case 'u':
+            cfg->opts.unknown_strict = 0;
+            break;
+        case 'q':
+            cfg->quiet = 1;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return 1;
+        default:
+            fputs(usage_text, stderr);
+            return -1;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "error: no PATH given (use '-' for standard input)\n%s", usage_text);
+        return -1;
+    }
+    return 0;
+}
+
+int cmd_validate(int argc, char **argv)
+{
+    struct vcfg cfg = {0};
+    struct vrun r = {0};
+    int i, io_fail = 0, rc = parse_args(argc, argv, &cfg);
+
+    if (rc)
+        return rc > 0 ? 0 : 2;
+    r.cfg = &cfg;
+    if (cfg.format == OUT_JSON)
+        r.json = cJSON_CreateArray();
+    for (i = optind; i < argc; i++)
+        io_fail |= check_path(&r, argv[i], 0) != 0;
+    finish_output(&r);
+    if (!cfg.quiet)
+        fprintf(stderr, "gwhook validate: %zu object%s checked, %zu invalid, %zu warning%s, %zu "
+                        "skipped (not gateway.networking.k8s.io)\n",
+                r.objects, r.objects == 1 ? "" : "s", r.invalid, r.warnings,
+                r.warnings == 1 ? "" : "s", r.skipped);
+    cJSON_Delete(r.json);
+    sb_release(&r.junit);
+    if (io_fail)
+        return 2;
+    return r.invalid ? 1 : 0;
+}
