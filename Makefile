@@ -2,9 +2,10 @@
 # GNU make. Release objects go to build/obj/, sanitized test objects to
 # build/san/; every test binary is built with ASan and UBSan.
 
+VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 CC       ?= cc
 CFLAGS   ?= -O2 -g
-CPPFLAGS += -Iinclude -D_GNU_SOURCE -MMD -MP
+CPPFLAGS += -Iinclude -D_GNU_SOURCE -DGATECHECK_VERSION='"$(VERSION)"' -MMD -MP
 WARN      = -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Wwrite-strings -Wvla \
             -Wconversion -Wno-sign-conversion
@@ -18,6 +19,8 @@ CORE_SRC    = $(LIB_SRC) $(WEBHOOK_SRC)
 TEST_SRC    = $(sort $(wildcard tests/*/test_*.c))
 TEST_BINS   = $(patsubst tests/%.c,build/san/tests/%,$(TEST_SRC))
 
+# Quiet by default; V=1 shows the commands.
+Q = $(if $(V),,@)
 obj     = $(patsubst %.c,build/obj/%.o,$(1))
 san_obj = $(patsubst %.c,build/san/%.o,$(1))
 
@@ -36,24 +39,27 @@ build/.deps-ok: tools/deps.sh
 
 build/obj/%.o: %.c | build/.deps-ok
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(WARN) $(WERROR) $(CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(WERROR) $(CFLAGS) -c -o $@ $<
 
 build/san/%.o: %.c | build/.deps-ok
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(WARN) $(WERROR) -O1 -g $(SAN) -c -o $@ $<
+	@$(if $(Q),echo "  CC+SAN  $<")
+	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(WERROR) -O1 -g $(SAN) -c -o $@ $<
 
 build/gwhook: $(call obj,webhook/main.c $(CORE_SRC))
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 build/san/libcore.a: $(call san_obj,$(CORE_SRC))
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 build/san/gwhook: $(call san_obj,webhook/main.c) build/san/libcore.a
-	$(CC) -g $(SAN) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) -g $(SAN) -o $@ $^ $(LDLIBS)
 
 build/san/tests/%: build/san/tests/%.o build/san/libcore.a
-	$(CC) -g $(SAN) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) -g $(SAN) -o $@ $^ $(LDLIBS)
 
 # Every unit test under ASan+UBSan, then the CLI suite, then the spec-row
 # coverage report. The last line is the overall "N passed, N failed".
@@ -91,6 +97,7 @@ clean:
 # Regenerate the schema tables from the spec (needs ../shared/spec).
 SPEC ?= ../shared/spec/validation.md
 schema:
-	tools/gen-schema.py $(SPEC) > webhook/schema_gen.c.tmp && mv webhook/schema_gen.c.tmp webhook/schema_gen.c
+	tools/gen-schema.py --bundle=tools/bundle-v1.2.txt $(SPEC) > webhook/schema_gen.c.tmp && mv webhook/schema_gen.c.tmp webhook/schema_gen.c
 	tools/gen-schema.py --rows $(SPEC) > tools/spec-rows.txt
 .PHONY: schema
+.SECONDARY:

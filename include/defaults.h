@@ -2,7 +2,9 @@
  * The CRDs' OpenAPI defaults (spec validation.md §4), applied as the API
  * server's structural defaulting does: top down, absent or null properties
  * set to a copy of the default, then the walk continues into what was set;
- * empty arrays and objects that are present are left alone.
+ * empty arrays and objects that are present are left alone. Only spec is
+ * defaulted: status belongs to the /status subresource, which the API server
+ * drops on CREATE and ignores on UPDATE of the main resource (§1.2 7).
  */
 #ifndef GC_DEFAULTS_H
 #define GC_DEFAULTS_H

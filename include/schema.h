@@ -65,6 +65,7 @@ struct schema_cel {
 };
 
 struct schema_set {
+    const char *bundle; /* "v1.6" (HEAD) or an older release given as a delta (§9) */
     const char *kind;
     unsigned channel; /* SCH_STANDARD or SCH_EXPERIMENTAL */
     const char *version;
@@ -95,10 +96,14 @@ struct schema_node {
 /*
  * The schema of kind/version in channel, or NULL when the channel has no
  * such version. The tree is built once, on first use (thread-safe), and
- * lives until exit. *set (may be NULL) gets the row set.
+ * lives until exit. *set (may be NULL) gets the row set. Gateway API v1.6.
  */
 const struct schema_node *schema_lookup(const char *kind, const char *version, unsigned channel,
                                         const struct schema_set **set);
+/* The same for another bundle ("v1.6" or "v1.2"); NULL bundle means "v1.6". */
+const struct schema_node *schema_lookup_bundle(const char *bundle, const char *kind,
+                                               const char *version, unsigned channel,
+                                               const struct schema_set **set);
 /* Property 'name' of an object node, or NULL when unknown. */
 const struct schema_node *schema_child(const struct schema_node *n, const char *name);
 /* The set's channel name, "standard" or "experimental". */

@@ -27,7 +27,14 @@
  *  - scalars holding NUL ("\0" escapes) are rejected: cJSON strings end at NUL;
  *  - !!binary is rejected (sigs.k8s.io/yaml documents it as unsupported);
  *  - .inf/.nan values are rejected even where a merge would drop them;
- *  - opts->max_depth is clamped to YJ_DEPTH_LIMIT so recursion stays bounded.
+ *  - opts->max_depth is clamped to YJ_DEPTH_LIMIT so recursion stays bounded;
+ *  - the whole stream is parsed: text after the first document that libyaml
+ *    rejects is an error (go-yaml's Unmarshal stops after the first
+ *    document), and a few corner cases of flow/tag syntax follow libyaml
+ *    0.2.5 where go-yaml's port of an older libyaml differs.
+ * Positions are libyaml start marks: a node with an anchor or tag starts at
+ * the anchor or tag, and nodes copied through an alias or merge report where
+ * the anchored original stands.
  * Plain scalars are parsed with strtod(), so LC_NUMERIC must be "C" (the
  * program never calls setlocale()).
  */
@@ -55,11 +62,11 @@ enum yj_kind { YJ_SCALAR, YJ_SEQ, YJ_MAP, YJ_ALIAS };
    not own its target. */
 struct ynode {
     enum yj_kind kind;
-    int line, col; /* 1-based start */
-    int plain;     /* scalar: plain and not specifically tagged (libyaml plain_implicit) */
-    int open;      /* collection: end event not seen yet */
-    char *tag;     /* NULL when untagged */
-    char *value;   /* scalar: its text (no NUL inside); alias: anchor name */
+    int line, col;      /* 1-based start */
+    int plain;          /* scalar: plain and not specifically tagged (libyaml plain_implicit) */
+    int open;           /* collection: end event not seen yet */
+    char *tag;          /* NULL when untagged */
+    char *value;        /* scalar: its text (no NUL inside); alias: anchor name */
     struct ynode **kid; /* sequence: items; mapping: key, value, key, value... */
     size_t nkid, akid;
     const struct ynode *target; /* alias: the anchored node */
@@ -78,15 +85,15 @@ struct yj_anchors {
 
 struct yj_ctx {
     size_t max_depth, max_alias;
-    size_t copied;            /* nodes copied by alias expansion, whole stream */
-    const struct ynode *via;  /* outermost alias being expanded, else NULL */
-    const char *buf;          /* input, for reader error positions */
+    size_t copied;           /* nodes copied by alias expansion, whole stream */
+    const struct ynode *via; /* outermost alias being expanded, else NULL */
+    const char *buf;         /* input, for reader error positions */
     size_t len;
     char *err;
     size_t errlen;
     int failed;
-    struct ynode *root;       /* document being loaded */
-    struct ynode **stack;     /* open collections */
+    struct ynode *root;   /* document being loaded */
+    struct ynode **stack; /* open collections */
     size_t nstack, astack;
     struct yj_anchors anchors;
     struct yamlj_stream *out;
@@ -96,7 +103,7 @@ struct yj_ctx {
 /* ---- errors ---- */
 
 __attribute__((format(printf, 4, 0))) static int yj_vfail(struct yj_ctx *c, int line, int col,
-                                                           const char *fmt, va_list ap)
+                                                          const char *fmt, va_list ap)
 {
     int n;
 
@@ -113,7 +120,7 @@ __attribute__((format(printf, 4, 0))) static int yj_vfail(struct yj_ctx *c, int 
 
 /* Record the stream's first error at line:col; always returns -1. */
 __attribute__((format(printf, 4, 5))) static int yj_fail_lc(struct yj_ctx *c, int line, int col,
-                                                             const char *fmt, ...)
+                                                            const char *fmt, ...)
 {
     va_list ap;
 
@@ -127,7 +134,7 @@ __attribute__((format(printf, 4, 5))) static int yj_fail_lc(struct yj_ctx *c, in
    one (a copied node's own position would not tell the reader why it was
    visited); always returns -1. */
 __attribute__((format(printf, 3, 4))) static int yj_fail(struct yj_ctx *c, const struct ynode *n,
-                                                          const char *fmt, ...)
+                                                         const char *fmt, ...)
 {
     const struct ynode *at = c->via ? c->via : n;
     va_list ap;
@@ -164,15 +171,25 @@ struct yval {
     double f;   /* YV_FLOAT */
 };
 
-enum yj_tag { YT_NONE, YT_STR, YT_BOOL, YT_INT, YT_FLOAT, YT_NULL, YT_TS, YT_BINARY, YT_MERGE,
-              YT_OTHER };
+enum yj_tag {
+    YT_NONE,
+    YT_STR,
+    YT_BOOL,
+    YT_INT,
+    YT_FLOAT,
+    YT_NULL,
+    YT_TS,
+    YT_BINARY,
+    YT_MERGE,
+    YT_OTHER
+};
 
 static const struct {
     const char *name;
     enum yj_tag tag;
 } yj_tags[] = {
-    {"str", YT_STR},         {"bool", YT_BOOL},         {"int", YT_INT},     {"float", YT_FLOAT},
-    {"null", YT_NULL},       {"timestamp", YT_TS},      {"binary", YT_BINARY}, {"merge", YT_MERGE},
+    {"str", YT_STR},   {"bool", YT_BOOL},    {"int", YT_INT},       {"float", YT_FLOAT},
+    {"null", YT_NULL}, {"timestamp", YT_TS}, {"binary", YT_BINARY}, {"merge", YT_MERGE},
 };
 
 static enum yj_tag yj_tag_kind(const char *tag)
@@ -223,19 +240,44 @@ static const struct yj_word {
     int b;
     double f;
 } yj_words[] = {
-    {"y", YV_BOOL, 1, 0},          {"Y", YV_BOOL, 1, 0},          {"yes", YV_BOOL, 1, 0},
-    {"Yes", YV_BOOL, 1, 0},        {"YES", YV_BOOL, 1, 0},        {"true", YV_BOOL, 1, 0},
-    {"True", YV_BOOL, 1, 0},       {"TRUE", YV_BOOL, 1, 0},       {"on", YV_BOOL, 1, 0},
-    {"On", YV_BOOL, 1, 0},         {"ON", YV_BOOL, 1, 0},         {"n", YV_BOOL, 0, 0},
-    {"N", YV_BOOL, 0, 0},          {"no", YV_BOOL, 0, 0},         {"No", YV_BOOL, 0, 0},
-    {"NO", YV_BOOL, 0, 0},         {"false", YV_BOOL, 0, 0},      {"False", YV_BOOL, 0, 0},
-    {"FALSE", YV_BOOL, 0, 0},      {"off", YV_BOOL, 0, 0},        {"Off", YV_BOOL, 0, 0},
-    {"OFF", YV_BOOL, 0, 0},        {"", YV_NULL, 0, 0},           {"~", YV_NULL, 0, 0},
-    {"null", YV_NULL, 0, 0},       {"Null", YV_NULL, 0, 0},       {"NULL", YV_NULL, 0, 0},
-    {".nan", YV_FLOAT, 0, NAN},    {".NaN", YV_FLOAT, 0, NAN},    {".NAN", YV_FLOAT, 0, NAN},
-    {".inf", YV_FLOAT, 0, INFINITY},  {".Inf", YV_FLOAT, 0, INFINITY},  {".INF", YV_FLOAT, 0, INFINITY},
-    {"+.inf", YV_FLOAT, 0, INFINITY}, {"+.Inf", YV_FLOAT, 0, INFINITY}, {"+.INF", YV_FLOAT, 0, INFINITY},
-    {"-.inf", YV_FLOAT, 0, -INFINITY}, {"-.Inf", YV_FLOAT, 0, -INFINITY},
+    {"y", YV_BOOL, 1, 0},
+    {"Y", YV_BOOL, 1, 0},
+    {"yes", YV_BOOL, 1, 0},
+    {"Yes", YV_BOOL, 1, 0},
+    {"YES", YV_BOOL, 1, 0},
+    {"true", YV_BOOL, 1, 0},
+    {"True", YV_BOOL, 1, 0},
+    {"TRUE", YV_BOOL, 1, 0},
+    {"on", YV_BOOL, 1, 0},
+    {"On", YV_BOOL, 1, 0},
+    {"ON", YV_BOOL, 1, 0},
+    {"n", YV_BOOL, 0, 0},
+    {"N", YV_BOOL, 0, 0},
+    {"no", YV_BOOL, 0, 0},
+    {"No", YV_BOOL, 0, 0},
+    {"NO", YV_BOOL, 0, 0},
+    {"false", YV_BOOL, 0, 0},
+    {"False", YV_BOOL, 0, 0},
+    {"FALSE", YV_BOOL, 0, 0},
+    {"off", YV_BOOL, 0, 0},
+    {"Off", YV_BOOL, 0, 0},
+    {"OFF", YV_BOOL, 0, 0},
+    {"", YV_NULL, 0, 0},
+    {"~", YV_NULL, 0, 0},
+    {"null", YV_NULL, 0, 0},
+    {"Null", YV_NULL, 0, 0},
+    {"NULL", YV_NULL, 0, 0},
+    {".nan", YV_FLOAT, 0, NAN},
+    {".NaN", YV_FLOAT, 0, NAN},
+    {".NAN", YV_FLOAT, 0, NAN},
+    {".inf", YV_FLOAT, 0, INFINITY},
+    {".Inf", YV_FLOAT, 0, INFINITY},
+    {".INF", YV_FLOAT, 0, INFINITY},
+    {"+.inf", YV_FLOAT, 0, INFINITY},
+    {"+.Inf", YV_FLOAT, 0, INFINITY},
+    {"+.INF", YV_FLOAT, 0, INFINITY},
+    {"-.inf", YV_FLOAT, 0, -INFINITY},
+    {"-.Inf", YV_FLOAT, 0, -INFINITY},
     {"-.INF", YV_FLOAT, 0, -INFINITY},
 };
 
@@ -591,7 +633,7 @@ static void fmt_go_g(struct sbuf *sb, const char *dig, size_t nd, int exp10)
 static char *key_float(double d)
 {
     struct sbuf sb = {0};
-    char buf[32], dig[16], *p;
+    char buf[32], dig[16] = "0", *p;
     size_t nd = 0;
     float f;
     int prec;
@@ -600,7 +642,8 @@ static char *key_float(double d)
         return xstrdup(".nan");
     if (fabs(d) >= (double)FLT_MAX + 0x1p103) /* rounds to float infinity */
         return xstrdup(d > 0 ? ".inf" : "-.inf");
-    f = (float)d;
+    /* float32(d) as Go rounds it; values just above FLT_MAX round down to it */
+    f = fabs(d) > FLT_MAX ? (float)copysign((double)FLT_MAX, d) : (float)d;
     if (f == 0)
         return xstrdup(signbit(f) ? "-0" : "0");
     for (prec = 1;; prec++) { /* shortest digits that read back as f */
@@ -615,6 +658,7 @@ static char *key_float(double d)
             dig[nd++] = *p;
     while (nd > 1 && dig[nd - 1] == '0')
         nd--;
+    nd += nd == 0;
     fmt_go_g(&sb, dig, nd, (int)strtol(p + 1, NULL, 10));
     return sb_detach(&sb);
 }
@@ -668,6 +712,16 @@ static int yj_count(struct yj_ctx *c, const struct ynode *n)
     if (!c->via || ++c->copied <= c->max_alias)
         return 0;
     return yj_fail(c, n, "alias expansion exceeds %zu nodes", c->max_alias);
+}
+
+/* Append item to array parent, or as member key of object parent. */
+static void jadd(cJSON *parent, const char *key, cJSON *item)
+{
+    cJSON_bool ok =
+        key ? cJSON_AddItemToObject(parent, key, item) : cJSON_AddItemToArray(parent, item);
+
+    if (!ok)
+        jcheck(NULL);
 }
 
 static void stash_pos(cJSON *j, const struct ynode *n)
@@ -732,7 +786,7 @@ static cJSON *conv_seq(struct yj_ctx *c, const struct ynode *n, size_t depth)
             arr = NULL;
             goto out;
         }
-        cJSON_AddItemToArray(arr, item);
+        jadd(arr, NULL, item);
     }
 out:
     return arr;
@@ -818,8 +872,7 @@ out:
 
 /* Add the members of merge source src (a mapping, or an alias of one) as
    candidates of the next, lower priority. */
-static int merge_one(struct yj_ctx *c, struct yj_entries *e, const struct ynode *src,
-                     size_t depth)
+static int merge_one(struct yj_ctx *c, struct yj_entries *e, const struct ynode *src, size_t depth)
 {
     cJSON *obj = conv_node(c, src, depth), *kid;
     size_t prio = ++e->prio;
@@ -836,8 +889,7 @@ static int merge_one(struct yj_ctx *c, struct yj_entries *e, const struct ynode 
 
 /* "<<: v": v is a mapping, an alias of one, or a sequence of those (earlier
    ones take precedence), as go-yaml v2's decoder.merge() accepts. */
-static int map_merge(struct yj_ctx *c, struct yj_entries *e, const struct ynode *v,
-                     size_t depth)
+static int map_merge(struct yj_ctx *c, struct yj_entries *e, const struct ynode *v, size_t depth)
 {
     static const char want[] = "map merge requires map or sequence of maps as the value";
     size_t i;
@@ -895,7 +947,7 @@ static int map_settle(struct yj_ctx *c, struct yj_entries *e, cJSON *obj)
     }
     for (i = 0; i < e->len; i++) {
         if (e->v[i].win) {
-            cJSON_AddItemToObject(obj, e->v[i].key, e->v[i].val);
+            jadd(obj, e->v[i].key, e->v[i].val);
             e->v[i].val = NULL;
         }
     }
@@ -981,8 +1033,7 @@ static void doc_collect(struct yamlj_doc *d, size_t *alloc, cJSON *j)
     p->col = (int)j->valuedouble;
     j->valueint = 0;
     j->valuedouble = 0;
-    cJSON_ArrayForEach(kid, j)
-    {
+    cJSON_ArrayForEach(kid, j) {
         doc_collect(d, alloc, kid);
     }
 }
@@ -1101,13 +1152,17 @@ static void anchor_release(struct yj_anchors *a)
 }
 
 /* Hang n under the innermost open collection (or make it the root) and
-   register its anchor. The tree owns n from here on. */
-static void ld_attach(struct yj_ctx *c, struct ynode *n, const yaml_char_t *anchor)
+   register its anchor. The tree owns n from here on; on error n is freed. */
+static int ld_attach(struct yj_ctx *c, struct ynode *n, const yaml_char_t *anchor)
 {
     struct ynode *parent;
 
     if (c->nstack == 0) {
-        ynode_free(c->root); /* libyaml emits one root per document */
+        if (c->root) { /* libyaml emits one root per document: never happens */
+            yj_fail_lc(c, n->line, n->col, "unexpected second root node");
+            ynode_free(n);
+            return -1;
+        }
         c->root = n;
     } else {
         parent = c->stack[c->nstack - 1];
@@ -1119,6 +1174,7 @@ static void ld_attach(struct yj_ctx *c, struct ynode *n, const yaml_char_t *anch
     }
     if (anchor)
         anchor_put(&c->anchors, (const char *)anchor, n);
+    return 0;
 }
 
 static int ld_scalar(struct yj_ctx *c, const yaml_event_t *ev)
@@ -1133,8 +1189,7 @@ static int ld_scalar(struct yj_ctx *c, const yaml_event_t *ev)
     n = ynode_new(YJ_SCALAR, &ev->start_mark, ev->data.scalar.tag);
     n->value = xstrndup(val, len);
     n->plain = ev->data.scalar.plain_implicit;
-    ld_attach(c, n, ev->data.scalar.anchor);
-    return 0;
+    return ld_attach(c, n, ev->data.scalar.anchor);
 }
 
 static int ld_open(struct yj_ctx *c, const yaml_event_t *ev)
@@ -1150,7 +1205,8 @@ static int ld_open(struct yj_ctx *c, const yaml_event_t *ev)
                           "nesting depth exceeds %zu", c->max_depth);
     n = ynode_new(seq ? YJ_SEQ : YJ_MAP, &ev->start_mark, tag);
     n->open = 1;
-    ld_attach(c, n, anchor);
+    if (ld_attach(c, n, anchor))
+        return -1;
     if (c->nstack == c->astack) {
         c->astack = c->astack ? c->astack * 2 : 16;
         c->stack = xrealloc(c->stack, c->astack * sizeof(*c->stack));
@@ -1172,8 +1228,7 @@ static int ld_alias(struct yj_ctx *c, const yaml_event_t *ev)
     n = ynode_new(YJ_ALIAS, &ev->start_mark, NULL);
     n->value = xstrdup(name);
     n->target = t;
-    ld_attach(c, n, NULL);
-    return 0;
+    return ld_attach(c, n, NULL);
 }
 
 /* Forget the document being loaded. */

@@ -40,23 +40,18 @@ typedef enum cel_result (*elem_fn)(struct cel_ctx *c, const cJSON *e);
  */
 static enum cel_result all_of(struct cel_ctx *c, elem_fn p)
 {
-    enum cel_result acc = CEL_TRUE;
-    char first[sizeof c->err] = "";
-    const cJSON *e;
+    const cJSON *e, *first_err = NULL;
 
     cJSON_ArrayForEach(e, c->self) {
         enum cel_result r = p(c, e);
 
         if (r == CEL_FALSE)
             return CEL_FALSE;
-        if (r == CEL_ERROR && acc == CEL_TRUE) {
-            acc = CEL_ERROR;
-            memcpy(first, c->err, sizeof first);
-        }
+        if (r == CEL_ERROR && !first_err)
+            first_err = e;
     }
-    if (acc == CEL_ERROR)
-        memcpy(c->err, first, sizeof first);
-    return acc;
+    /* Predicates are pure: evaluating the first failing one again restores its message. */
+    return first_err ? p(c, first_err) : CEL_TRUE;
 }
 
 typedef int (*pair_fn)(const cJSON *a, const cJSON *b);

@@ -27,6 +27,7 @@ struct vcfg {
     struct validate_opts opts;
     enum out_format format;
     int quiet;
+    int upgrade_check; /* judge by v1.2 and by v1.6; report what v1.6 newly rejects */
 };
 
 struct vrun {
@@ -49,6 +50,11 @@ static const char usage_text[] =
     "  --channel standard|experimental  CRD channel installed in the cluster (default standard)\n"
     "  -o, --output text|json|junit     output format (default text)\n"
     "  --strict                         strict findings are errors, not warnings\n"
+    "  --api-version v1.6|v1.2          whose rules to apply: the Gateway API release whose\n"
+    "                                   CRDs the cluster runs (default v1.6; v1.2 = v1.2.1,\n"
+    "                                   standard channel only)\n"
+    "  --upgrade-check                  report objects valid under v1.2 that v1.6 rejects\n"
+    "                                   (what would break when the CRDs are upgraded)\n"
     "  --allow-unknown-fields           unknown fields warn instead of failing\n"
     "                                   (kubectl's --validate=strict rejects them)\n"
     "  -q, --quiet                      no summary line on stderr\n"
@@ -185,10 +191,44 @@ static void report_junit(struct vrun *r, const char *file, int line, const char 
     free(name);
 }
 
+/*
+ * --upgrade-check: judge by v1.2; where v1.2 accepts, keep v1.6's errors
+ * as "breaks on upgrade", else keep v1.2's own errors.
+ */
+static enum validate_status judge_upgrade(const struct vcfg *cfg, const cJSON *obj,
+                                          struct verr_list *errs)
+{
+    struct validate_opts old = cfg->opts;
+    struct verr_list then = VERR_LIST_INIT;
+    enum validate_status st;
+    size_t i;
+
+    old.bundle = "v1.2";
+    st = validate_object(&old, obj, NULL, VALIDATE_CREATE, &then);
+    if (st != VALIDATE_OK || verr_count(&then, VERR_ERROR)) {
+        verr_splice(errs, &then);
+        return st;
+    }
+    verr_list_release(&then);
+    st = validate_object(&cfg->opts, obj, NULL, VALIDATE_CREATE, errs);
+    for (i = 0; i < errs->len; i++) {
+        if (errs->item[i].level != VERR_ERROR)
+            continue;
+        char *d = xasprintf("breaks on upgrade to v1.6 (valid under v1.2): %s",
+                            errs->item[i].detail);
+        free(errs->item[i].detail);
+        errs->item[i].detail = d;
+    }
+    return st;
+}
+
 static void check_object(struct vrun *r, const char *file, int line, const cJSON *obj)
 {
     struct verr_list errs = VERR_LIST_INIT;
-    enum validate_status st = validate_object(&r->cfg->opts, obj, NULL, VALIDATE_CREATE, &errs);
+    enum validate_status st =
+        r->cfg->upgrade_check
+            ? judge_upgrade(r->cfg, obj, &errs)
+            : validate_object(&r->cfg->opts, obj, NULL, VALIDATE_CREATE, &errs);
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(obj, "kind");
     const char *kind = cJSON_IsString(k) ? k->valuestring : "(no kind)";
     char *id;
@@ -357,6 +397,7 @@ static int parse_args(int argc, char **argv, struct vcfg *cfg)
         {"channel", required_argument, NULL, 'c'}, {"output", required_argument, NULL, 'o'},
         {"strict", no_argument, NULL, 's'},        {"allow-unknown-fields", no_argument, NULL, 'u'},
         {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
+        {"api-version", required_argument, NULL, 'a'}, {"upgrade-check", no_argument, NULL, 'U'},
         {NULL, 0, NULL, 0}};
     int c;
 
@@ -395,6 +436,16 @@ static int parse_args(int argc, char **argv, struct vcfg *cfg)
         case 'q':
             cfg->quiet = 1;
             break;
+        case 'a':
+            if (!strcmp(optarg, "v1.2"))
+                cfg->opts.bundle = "v1.2";
+            else if (strcmp(optarg, "v1.6") != 0)
+                return fprintf(stderr, "error: invalid --api-version '%s' (v1.6|v1.2)\n", optarg),
+                       -1;
+            break;
+        case 'U':
+            cfg->upgrade_check = 1;
+            break;
         case 'h':
             fputs(usage_text, stdout);
             return 1;
@@ -402,6 +453,16 @@ static int parse_args(int argc, char **argv, struct vcfg *cfg)
             fputs(usage_text, stderr);
             return -1;
         }
+    }
+    if (cfg->opts.bundle && cfg->opts.channel == SCH_EXPERIMENTAL) {
+        fprintf(stderr, "error: --api-version v1.2 covers the standard channel only: the "
+                        "v1.2.1 experimental schemas are not known to gatecheck in full\n");
+        return -1;
+    }
+    if (cfg->upgrade_check && (cfg->opts.bundle || cfg->opts.channel == SCH_EXPERIMENTAL)) {
+        fprintf(stderr, "error: --upgrade-check compares v1.2 with v1.6 in the standard channel; "
+                        "drop --api-version and --channel experimental\n");
+        return -1;
     }
     if (optind >= argc) {
         fprintf(stderr, "error: no PATH given (use '-' for standard input)\n%s", usage_text);

@@ -35,6 +35,8 @@ static void walk_object(struct walk *w, const struct schema_node *n, cJSON *v)
         cJSON *have = cJSON_GetObjectItemCaseSensitive(v, c->name);
         cJSON *op = NULL;
 
+        if (!n->row && !strcmp(c->name, "status"))
+            continue; /* status is the controller's: dropped on CREATE, kept on UPDATE */
         ptr_push(&w->ptr, c->name);
         if ((!have || cJSON_IsNull(have)) && c->row && c->row->default_json) {
             cJSON *def = cJSON_Parse(c->row->default_json);

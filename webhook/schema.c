@@ -148,11 +148,21 @@ static void build_trees(void)
 const struct schema_node *schema_lookup(const char *kind, const char *version, unsigned channel,
                                         const struct schema_set **set)
 {
+    return schema_lookup_bundle(NULL, kind, version, channel, set);
+}
+
+const struct schema_node *schema_lookup_bundle(const char *bundle, const char *kind,
+                                               const char *version, unsigned channel,
+                                               const struct schema_set **set)
+{
     size_t s;
 
+    if (!bundle)
+        bundle = "v1.6";
     pthread_once(&trees_once, build_trees);
     for (s = 0; s < schema_nsets; s++) {
-        if (schema_sets[s].channel == channel && !strcmp(schema_sets[s].kind, kind) &&
+        if (schema_sets[s].channel == channel && !strcmp(schema_sets[s].bundle, bundle) &&
+            !strcmp(schema_sets[s].kind, kind) &&
             !strcmp(schema_sets[s].version, version)) {
             if (set)
                 *set = &schema_sets[s];

@@ -688,11 +688,17 @@ enum validate_status validate_object(const struct validate_opts *o, const cJSON 
         verr_add(out, VERR_REQUIRED, kind ? "apiVersion" : "kind", NULL, "%s", "");
         return VALIDATE_BAD_OBJECT;
     }
-    root = schema_lookup(kind, version, o->channel ? o->channel : SCH_STANDARD, &set);
+    root = schema_lookup_bundle(o->bundle, kind, version, o->channel ? o->channel : SCH_STANDARD,
+                                &set);
     if (!root || !set->served) {
-        verr_add(out, VERR_NOT_SUPPORTED, "apiVersion", NULL,
-                 "%s %s/%s is not served in the %s channel of Gateway API v1.6", kind, GROUP,
-                 version, schema_channel_name(o->channel ? o->channel : SCH_STANDARD));
+        char *av = xasprintf("\"%s/%s\"", GROUP, version);
+
+        verr_add(out, VERR_NOT_SUPPORTED, "apiVersion", av,
+                 "%s %s is not served in the %s channel of Gateway API %s", kind, version,
+                 schema_channel_name(o->channel ? o->channel : SCH_STANDARD),
+                 o->bundle ? o->bundle : "v1.6")
+            ->rule = "§1.1";
+        free(av);
         return VALIDATE_UNKNOWN;
     }
     if (op == VALIDATE_DELETE)

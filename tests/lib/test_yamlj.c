@@ -22,9 +22,10 @@ struct yj_case {
 };
 
 #define LOL1 "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
-#define LOLN(x, y) x ": &" x " [*" y ", *" y ", *" y ", *" y ", *" y ", *" y ", *" y ", *" y ", *" y "]\n"
+#define LOLN(x, y) \
+    x ": &" x " [*" y ", *" y ", *" y ", *" y ", *" y ", *" y ", *" y ", *" y ", *" y "]\n"
 #define LAUGHS                                                                                     \
-    LOL1 LOLN("b", "a") LOLN("c", "b") LOLN("d", "c") LOLN("e", "d") LOLN("f", "e") LOLN("g", "f")  \
+    LOL1 LOLN("b", "a") LOLN("c", "b") LOLN("d", "c") LOLN("e", "d") LOLN("f", "e") LOLN("g", "f") \
         LOLN("h", "g") LOLN("i", "h")
 
 static const struct yj_case cases[] = {
@@ -54,10 +55,13 @@ static const struct yj_case cases[] = {
      0, 0, 0, "[[31,31,-16,16,15,15,15,-15,5,-5,31]]"},
     {"not quite octal", "[08, 09, 0x, 0b, 0o, 0x1G, 0b102, 0o8]", 0, 0, 0,
      "[[8,9,\"0x\",\"0b\",\"0o\",\"0x1G\",\"0b102\",\"0o8\"]]"},
-    {"beyond int64", "- 9223372036854775807\n- 18446744073709551615\n- 18446744073709551616\n"
-                     "- -9223372036854775809\n- 0x10000000000000000\n- 0b11111111111111111111111111111111111111111111111111111111111111111\n",
+    {"beyond int64",
+     "- 9223372036854775807\n- 18446744073709551615\n- 18446744073709551616\n"
+     "- -9223372036854775809\n- 0x10000000000000000\n- "
+     "0b11111111111111111111111111111111111111111111111111111111111111111\n",
      0, 0, 0,
-     "[[9.2233720368547758e+18,1.8446744073709552e+19,1.8446744073709552e+19,-9.2233720368547758e+18,"
+     "[[9.2233720368547758e+18,1.8446744073709552e+19,1.8446744073709552e+19,-9.2233720368547758e+"
+     "18,"
      "\"0x10000000000000000\","
      "\"0b11111111111111111111111111111111111111111111111111111111111111111\"]]"},
     /* floats */
@@ -66,9 +70,11 @@ static const struct yj_case cases[] = {
     {"not numbers", "- 1e\n- 1.2.3\n- 12:30:00\n- 1e400\n- +\n- -x\n- ._5\n- .\n- 1,000\n- 0x1p3\n",
      0, 0, 0,
      "[[\"1e\",\"1.2.3\",\"12:30:00\",\"1e400\",\"+\",\"-x\",\"._5\",\".\",\"1,000\",\"0x1p3\"]]"},
-    {"timestamps stay strings", "- 2001-12-14\n- 2001-12-14t21:59:43.10-05:00\n- 2001-12-14 21:59:43\n",
-     0, 0, 0, "[[\"2001-12-14\",\"2001-12-14t21:59:43.10-05:00\",\"2001-12-14 21:59:43\"]]"},
-    {".inf is not JSON", "a: .inf\n", 0, 0, 0, "ERR:line 1, column 4: json: unsupported value: +Inf"},
+    {"timestamps stay strings",
+     "- 2001-12-14\n- 2001-12-14t21:59:43.10-05:00\n- 2001-12-14 21:59:43\n", 0, 0, 0,
+     "[[\"2001-12-14\",\"2001-12-14t21:59:43.10-05:00\",\"2001-12-14 21:59:43\"]]"},
+    {".inf is not JSON", "a: .inf\n", 0, 0, 0,
+     "ERR:line 1, column 4: json: unsupported value: +Inf"},
     {"-.Inf is not JSON", "- ok\n- -.Inf\n", 0, 0, 0,
      "ERR:line 2, column 3: json: unsupported value: -Inf"},
     {".NaN is not JSON", "x: [1, .NaN]\n", 0, 0, 0,
@@ -83,7 +89,8 @@ static const struct yj_case cases[] = {
      "a: !!str 123\nb: !!int \"42\"\nc: !!bool \"yes\"\nd: !!null \"\"\ne: !!float 1\n"
      "f: !!str true\ng: !custom 5\nh: ! 12\ni: !!float \"2.5\"\nj: !<tag:yaml.org,2002:int> '7'\n",
      0, 0, 0,
-     "[{\"a\":\"123\",\"b\":42,\"c\":true,\"d\":null,\"e\":1,\"f\":\"true\",\"g\":\"5\",\"h\":\"12\","
+     "[{\"a\":\"123\",\"b\":42,\"c\":true,\"d\":null,\"e\":1,\"f\":\"true\",\"g\":\"5\",\"h\":"
+     "\"12\","
      "\"i\":2.5,\"j\":7}]"},
     {"!!int on a word", "a: !!int foo\n", 0, 0, 0,
      "ERR:line 1, column 4: cannot decode !!str `foo` as a !!int"},
@@ -91,8 +98,8 @@ static const struct yj_case cases[] = {
      "ERR:line 1, column 4: cannot decode !!int `1` as a !!bool"},
     {"!!int on a float", "- !!int 1.5\n", 0, 0, 0,
      "ERR:line 1, column 3: cannot decode !!float `1.5` as a !!int"},
-    {"!!timestamp accepted", "a: !!timestamp 2001-12-14\nb: !!timestamp 2001-12-14T21:59:43.1Z\n", 0,
-     0, 0, "[{\"a\":\"2001-12-14\",\"b\":\"2001-12-14T21:59:43.1Z\"}]"},
+    {"!!timestamp accepted", "a: !!timestamp 2001-12-14\nb: !!timestamp 2001-12-14T21:59:43.1Z\n",
+     0, 0, 0, "[{\"a\":\"2001-12-14\",\"b\":\"2001-12-14T21:59:43.1Z\"}]"},
     {"!!timestamp rejected", "a: !!timestamp 2001-02-29\n", 0, 0, 0,
      "ERR:line 1, column 4: cannot decode !!str `2001-02-29` as a !!timestamp"},
     {"!!binary unsupported", "a: !!binary aGVsbG8=\n", 0, 0, 0,
@@ -149,9 +156,11 @@ static const struct yj_case cases[] = {
      "[{\"a\":[1,2,3],\"b\":[1,2,3],\"c\":[1,2,3]}]"},
     {"alias budget exceeded", "a: &a [1, 2, 3]\nb: *a\nc: *a\n", 0, 0, 7,
      "ERR:line 3, column 4: alias expansion exceeds 7 nodes"},
-    {"billion laughs", LAUGHS, 0, 0, 0, "ERR:line 6, column 8: alias expansion exceeds 100000 nodes"},
+    {"billion laughs", LAUGHS, 0, 0, 0,
+     "ERR:line 6, column 8: alias expansion exceeds 100000 nodes"},
     /* depth */
-    {"depth limit", "a:\n  b:\n    c: 1\n", 0, 2, 0, "ERR:line 3, column 5: nesting depth exceeds 2"},
+    {"depth limit", "a:\n  b:\n    c: 1\n", 0, 2, 0,
+     "ERR:line 3, column 5: nesting depth exceeds 2"},
     {"depth limit met", "a:\n  b: [1]\n", 0, 3, 0, "[{\"a\":{\"b\":[1]}}]"},
     {"depth through an alias", "a: &a [[1]]\nb: [[*a]]\n", 0, 3, 0,
      "ERR:line 2, column 6: nesting depth exceeds 3"},
@@ -191,8 +200,7 @@ static size_t count_containers(const struct yamlj_doc *d, const cJSON *j, int *m
         found |= d->pos[i].node == j;
     if (!found)
         (*missing)++;
-    cJSON_ArrayForEach(kid, j)
-    {
+    cJSON_ArrayForEach(kid, j) {
         n += count_containers(d, kid, missing);
     }
     return n + 1;
@@ -266,7 +274,8 @@ struct yj_gen_case {
 
 static const struct yj_gen_case gen_cases[] = {
     {"100 nested flow sequences", GEN_FLOW, 100, "[[[[[[[[[[["},
-    {"101 nested flow sequences", GEN_FLOW, 101, "ERR:line 1, column 101: nesting depth exceeds 100"},
+    {"101 nested flow sequences", GEN_FLOW, 101,
+     "ERR:line 1, column 101: nesting depth exceeds 100"},
     {"100000 unclosed flow sequences fail fast", GEN_FLOW_UNCLOSED, 100000,
      "ERR:line 1, column 101: nesting depth exceeds 100"},
     {"100 nested block mappings", GEN_BLOCK, 100, "[{\"a\":{\"a\":"},
