@@ -69,8 +69,11 @@ test check: build/.deps-ok $(TEST_BINS) build/san/gwhook build/gwhook
 valgrind: build/gwhook
 	tools/valgrind-corpus.sh
 
-bench bench-validate: build/gwhook
-	tools/bench-validate.sh
+build/bench_validate: $(call obj,tests/bench/bench_validate.c $(CORE_SRC))
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+bench bench-validate: build/bench_validate
+	@tools/bench-validate.sh
 
 demo:
 	@echo "make demo: not yet available (needs the local control plane, issue 4)"

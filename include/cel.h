@@ -65,6 +65,8 @@ size_t cel_size(const cJSON *v);
 int cel_equal(const cJSON *a, const cJSON *b);
 /* Unanchored RE2-style search of pattern id in s (PCRE2, compiled once). */
 int rx_search(enum rx_id id, const char *s);
+/* Free the compiled regexes (at exit). Not thread-safe. */
+void rx_shutdown(void);
 /* Kubernetes' isIP(): a valid IPv4 or IPv6 literal (no zone, no IPv4-mapped v6). */
 int cel_is_ip(const char *s);
 /*

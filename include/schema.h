@@ -104,6 +104,10 @@ const struct schema_node *schema_lookup(const char *kind, const char *version, u
 const struct schema_node *schema_lookup_bundle(const char *bundle, const char *kind,
                                                const char *version, unsigned channel,
                                                const struct schema_set **set);
+/* Free the schema trees (at exit, so leak checkers see a clean heap). Not
+   thread-safe: call when no validation runs. */
+void schema_shutdown(void);
+
 /* Property 'name' of an object node, or NULL when unknown. */
 const struct schema_node *schema_child(const struct schema_node *n, const char *name);
 /* The set's channel name, "standard" or "experimental". */

@@ -21,7 +21,8 @@
     X(TOO_MANY, "FieldValueTooMany", "Too many")                \
     X(FORBIDDEN, "FieldValueForbidden", "Forbidden")            \
     X(TYPE_INVALID, "FieldValueTypeInvalid", "Invalid value")    \
-    X(UNKNOWN_FIELD, "FieldValueUnknown", "unknown field")
+    X(UNKNOWN_FIELD, "FieldValueUnknown", "unknown field")      \
+    X(NOTE, "", "")
 
 enum verr_type {
 #define X(code, reason, text) VERR_##code,

@@ -83,6 +83,8 @@ char *verr_format(const struct verr *e)
 {
     struct sbuf sb = {0};
 
+    if (e->type == VERR_NOTE) /* a plain warning, such as a deprecation notice */
+        return xstrdup(e->detail);
     if (e->type == VERR_UNKNOWN_FIELD) { /* strict decoding's wording */
         sb_printf(&sb, "unknown field \"%s\"", e->field);
         return sb_detach(&sb);

@@ -74,6 +74,8 @@ static pthread_once_t rx_once = PTHREAD_ONCE_INIT;
 
 static void rx_compile_all(void)
 {
+    const char *jit = getenv("GATECHECK_PCRE2_JIT");
+    int nojit = jit && !strcmp(jit, "0");
     int i;
 
     for (i = 1; i < RX_COUNT; i++) {
@@ -87,7 +89,10 @@ static void rx_compile_all(void)
             fprintf(stderr, "BUG: pattern %d does not compile at offset %zu\n", i, (size_t)erroff);
             abort();
         }
-        (void)pcre2_jit_compile(rx_code[i], PCRE2_JIT_COMPLETE); /* best effort */
+        /* JIT is best effort; GATECHECK_PCRE2_JIT=0 turns it off (valgrind
+           cannot follow JIT code and reports false uninitialised reads). */
+        if (!nojit)
+            (void)pcre2_jit_compile(rx_code[i], PCRE2_JIT_COMPLETE);
     }
 }
 
@@ -110,6 +115,17 @@ static int utf8_valid(const char *s)
         p += n;
     }
     return 1;
+}
+
+void rx_shutdown(void)
+{
+    int i;
+
+    for (i = 0; i < RX_COUNT; i++) {
+        pcre2_code_free(rx_code[i]);
+        rx_code[i] = NULL;
+    }
+    rx_once = (pthread_once_t)PTHREAD_ONCE_INIT;
 }
 
 int rx_search(enum rx_id id, const char *s)

@@ -8,6 +8,7 @@
  * && / || let the operand that decides absorb an error from the other one,
  * and the first (leftmost, earliest element) error is the one reported.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "cel.h"
@@ -239,7 +240,8 @@ static enum cel_result self_duration(struct cel_ctx *c, const char *k, long doub
     if (s && cel_duration(s, ns) == 0)
         return CEL_TRUE;
     if (!c->err[0])
-        strcpy(c->err, "type conversion error from 'string' to 'google.protobuf.Duration'");
+        snprintf(c->err, sizeof(c->err), "%s",
+                 "type conversion error from 'string' to 'google.protobuf.Duration'");
     return CEL_ERROR;
 }
 

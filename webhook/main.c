@@ -2,7 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cel.h"
 #include "cmd_validate.h"
+#include "schema.h"
 #include "util.h"
 
 #ifndef GATECHECK_VERSION
@@ -48,9 +50,15 @@ int main(int argc, char **argv)
         fputs(usage_text, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    for (i = 0; i < ARRAY_SIZE(commands); i++)
-        if (!strcmp(argv[1], commands[i].name))
-            return commands[i].run(argc - 1, argv + 1);
+    for (i = 0; i < ARRAY_SIZE(commands); i++) {
+        if (!strcmp(argv[1], commands[i].name)) {
+            int rc = commands[i].run(argc - 1, argv + 1);
+
+            schema_shutdown();
+            rx_shutdown();
+            return rc;
+        }
+    }
     fprintf(stderr, "error: unknown command '%s'\n%s", argv[1], usage_text);
     return 2;
 }

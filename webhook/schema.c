@@ -3,6 +3,7 @@
 #include "schema.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
@@ -170,6 +171,34 @@ const struct schema_node *schema_lookup_bundle(const char *bundle, const char *k
         }
     }
     return NULL;
+}
+
+static void node_free(struct schema_node *n)
+{
+    size_t i;
+
+    if (!n)
+        return;
+    for (i = 0; i < n->nchild; i++)
+        node_free(n->child[i]);
+    node_free(n->items);
+    node_free(n->values);
+    free(n->child);
+    free(n->cel);
+    free(n);
+}
+
+void schema_shutdown(void)
+{
+    size_t s;
+
+    if (!trees)
+        return;
+    for (s = 0; s < schema_nsets; s++)
+        node_free(trees[s]);
+    free(trees);
+    trees = NULL;
+    trees_once = (pthread_once_t)PTHREAD_ONCE_INIT;
 }
 
 const struct schema_node *schema_child(const struct schema_node *n, const char *name)
