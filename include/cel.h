@@ -40,8 +40,9 @@ struct cel_impl {
 cel_fn cel_lookup(const char *canon);
 
 /* Tables contributed by the rule files, terminated by {NULL, NULL}. */
-extern const struct cel_impl cel_gateway_impls[];   /* webhook/cel_gateway.c: GC, GW, LS, BTP, TLS, GR */
-extern const struct cel_impl cel_httproute_impls[]; /* webhook/cel_httproute.c: HR-1..HR-30 */
+extern const struct cel_impl
+    cel_gateway_impls[]; /* webhook/cel_gateway.c: GC, GW, LS, BTP, TLS, GR */
+extern const struct cel_impl cel_httproute_impls[];  /* webhook/cel_httproute.c: HR-1..HR-30 */
 extern const struct cel_impl cel_httproute2_impls[]; /* webhook/cel_httproute2.c: HR-33.., HR-XA* */
 
 /* ---- helpers for rule code (webhook/cel.c) ---- */

@@ -12,7 +12,12 @@ struct fpath {
     struct sbuf sb;
 };
 
-#define FPATH_INIT {{NULL, 0, 0}}
+#define FPATH_INIT     \
+    {                  \
+        {              \
+            NULL, 0, 0 \
+        }              \
+    }
 
 /* Append ".name" (or "name" at the root). */
 void fpath_child(struct fpath *p, const char *name);

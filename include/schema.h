@@ -37,21 +37,21 @@ enum rx_id {
 /* clang-format on */
 
 struct schema_row {
-    const char *path;          /* generic path, e.g. "spec.listeners[].port" */
+    const char *path; /* generic path, e.g. "spec.listeners[].port" */
     enum sch_type type;
     enum sch_format format;
-    int required;              /* listed in the parent's "required" */
-    int64_t min_len, max_len;  /* code points; SCH_UNSET when absent */
+    int required;             /* listed in the parent's "required" */
+    int64_t min_len, max_len; /* code points; SCH_UNSET when absent */
     int64_t min_items, max_items;
     int64_t max_props;
     int has_min, has_max;
     int64_t min, max;
-    const char *const *enums;  /* NULL-terminated, or NULL */
+    const char *const *enums; /* NULL-terminated, or NULL */
     enum rx_id pattern;
     enum sch_list list;
-    const char *list_keys;     /* "name" or "group,kind,name" for SCH_LIST_MAP */
-    const char *default_json;  /* the OpenAPI default as JSON, or NULL */
-    int oneof_ip;              /* Gateway addresses' oneOf/anyOf ipv4|ipv6 (§1.3) */
+    const char *list_keys;    /* "name" or "group,kind,name" for SCH_LIST_MAP */
+    const char *default_json; /* the OpenAPI default as JSON, or NULL */
+    int oneof_ip;             /* Gateway addresses' oneOf/anyOf ipv4|ipv6 (§1.3) */
 };
 
 /* One CEL rule instance (§3): where it is, what it says. The check itself is
@@ -83,9 +83,9 @@ extern const char *const schema_rx_text[RX_COUNT];
 
 /* A node of the schema tree built from a set's rows. */
 struct schema_node {
-    const struct schema_row *row;  /* NULL only for the root */
-    const char *name;              /* property name, "[]" or "{}" */
-    struct schema_node **child;    /* properties in row order */
+    const struct schema_row *row; /* NULL only for the root */
+    const char *name;             /* property name, "[]" or "{}" */
+    struct schema_node **child;   /* properties in row order */
     size_t nchild;
     struct schema_node *items;     /* "[]" child, for arrays */
     struct schema_node *values;    /* "{}" child, for maps */

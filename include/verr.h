@@ -43,10 +43,11 @@ enum verr_level { VERR_ERROR, VERR_WARNING };
 struct verr {
     enum verr_type type;
     enum verr_level level;
-    char *field;      /* owned: printed path, "<nil>" for the root */
-    char *value;      /* owned, may be NULL: the printed bad value ("\"x\"", 17, "\"array\"") */
-    char *detail;     /* owned, may be "" but never NULL */
-    const char *rule; /* not owned: static id of the spec row or rule ("GW-8", "HTTPRoute:spec.rules") */
+    char *field;  /* owned: printed path, "<nil>" for the root */
+    char *value;  /* owned, may be NULL: the printed bad value ("\"x\"", 17, "\"array\"") */
+    char *detail; /* owned, may be "" but never NULL */
+    const char
+        *rule; /* not owned: static id of the spec row or rule ("GW-8", "HTTPRoute:spec.rules") */
 };
 
 /* A growable list of field errors. Owns its items. All-zero is empty. */
@@ -56,7 +57,10 @@ struct verr_list {
     size_t alloc;
 };
 
-#define VERR_LIST_INIT {NULL, 0, 0}
+#define VERR_LIST_INIT \
+    {                  \
+        NULL, 0, 0     \
+    }
 
 /*
  * Add an error at 'at'. 'value' is the already-printed bad value or NULL

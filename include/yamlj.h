@@ -19,7 +19,7 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
-#define YAMLJ_MAX_DEPTH_DEFAULT   100
+#define YAMLJ_MAX_DEPTH_DEFAULT       100
 #define YAMLJ_MAX_ALIAS_NODES_DEFAULT 100000 /* nodes copied by alias expansion, whole stream */
 
 struct yamlj_pos {
@@ -29,8 +29,8 @@ struct yamlj_pos {
 };
 
 struct yamlj_doc {
-    cJSON *json;           /* owned: the document's value (never NULL: null docs are skipped) */
-    int line;              /* where the document's root node starts */
+    cJSON *json; /* owned: the document's value (never NULL: null docs are skipped) */
+    int line;    /* where the document's root node starts */
     int col;
     struct yamlj_pos *pos; /* owned: position of each object/array node in json, sorted by node */
     size_t npos;

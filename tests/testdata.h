@@ -59,8 +59,7 @@ __attribute__((unused)) static int testdata_load(const char *path, struct testda
 
         if (!cJSON_IsArray(doc->json))
             continue;
-        cJSON_ArrayForEach(c, doc->json)
-        {
+        cJSON_ArrayForEach(c, doc->json) {
             f->cases = xrealloc(f->cases, (f->ncases + 1) * sizeof(*f->cases));
             f->lines = xrealloc(f->lines, (f->ncases + 1) * sizeof(*f->lines));
             f->cases[f->ncases] = c;

@@ -88,7 +88,8 @@ static char *read_all(FILE *f, size_t *len, const char *name)
 
 static const char *meta(const cJSON *obj, const char *k)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), k);
+    const cJSON *v =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), k);
 
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
@@ -214,8 +215,8 @@ static enum validate_status judge_upgrade(const struct vcfg *cfg, const cJSON *o
     for (i = 0; i < errs->len; i++) {
         if (errs->item[i].level != VERR_ERROR)
             continue;
-        char *d = xasprintf("breaks on upgrade to v1.6 (valid under v1.2): %s",
-                            errs->item[i].detail);
+        char *d =
+            xasprintf("breaks on upgrade to v1.6 (valid under v1.2): %s", errs->item[i].detail);
         free(errs->item[i].detail);
         errs->item[i].detail = d;
     }
@@ -226,9 +227,8 @@ static void check_object(struct vrun *r, const char *file, int line, const cJSON
 {
     struct verr_list errs = VERR_LIST_INIT;
     enum validate_status st =
-        r->cfg->upgrade_check
-            ? judge_upgrade(r->cfg, obj, &errs)
-            : validate_object(&r->cfg->opts, obj, NULL, VALIDATE_CREATE, &errs);
+        r->cfg->upgrade_check ? judge_upgrade(r->cfg, obj, &errs)
+                              : validate_object(&r->cfg->opts, obj, NULL, VALIDATE_CREATE, &errs);
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(obj, "kind");
     const char *kind = cJSON_IsString(k) ? k->valuestring : "(no kind)";
     char *id;
@@ -261,7 +261,9 @@ static void check_doc(struct vrun *r, const char *file, const struct yamlj_doc *
     size_t kl = cJSON_IsString(k) ? strlen(k->valuestring) : 0;
 
     if (cJSON_IsArray(items) && kl >= 4 && !strcmp(k->valuestring + kl - 4, "List")) {
-        cJSON_ArrayForEach(it, items) check_object(r, file, yamlj_line_of(doc, it), it);
+        cJSON_ArrayForEach(it, items) {
+            check_object(r, file, yamlj_line_of(doc, it), it);
+        }
         return;
     }
     check_object(r, file, doc->line, doc->json);
@@ -339,7 +341,8 @@ static int check_dir(struct vrun *r, const char *path, int depth)
         names[n++] = xasprintf("%s/%s", path, e->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof(*names), cmp_str);
+    if (n)
+        qsort(names, n, sizeof(*names), cmp_str);
     for (i = 0; i < n; i++) {
         struct stat st;
 
@@ -393,12 +396,15 @@ static void finish_output(struct vrun *r)
 
 static int parse_args(int argc, char **argv, struct vcfg *cfg)
 {
-    static const struct option longopts[] = {
-        {"channel", required_argument, NULL, 'c'}, {"output", required_argument, NULL, 'o'},
-        {"strict", no_argument, NULL, 's'},        {"allow-unknown-fields", no_argument, NULL, 'u'},
-        {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
-        {"api-version", required_argument, NULL, 'a'}, {"upgrade-check", no_argument, NULL, 'U'},
-        {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"channel", required_argument, NULL, 'c'},
+                                             {"output", required_argument, NULL, 'o'},
+                                             {"strict", no_argument, NULL, 's'},
+                                             {"allow-unknown-fields", no_argument, NULL, 'u'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"api-version", required_argument, NULL, 'a'},
+                                             {"upgrade-check", no_argument, NULL, 'U'},
+                                             {NULL, 0, NULL, 0}};
     int c;
 
     cfg->opts.channel = SCH_STANDARD;
@@ -486,8 +492,9 @@ int cmd_validate(int argc, char **argv)
         io_fail |= check_path(&r, argv[i], 0) != 0;
     finish_output(&r);
     if (!cfg.quiet)
-        fprintf(stderr, "gwhook validate: %zu object%s checked, %zu invalid, %zu warning%s, %zu "
-                        "skipped (not gateway.networking.k8s.io)\n",
+        fprintf(stderr,
+                "gwhook validate: %zu object%s checked, %zu invalid, %zu warning%s, %zu "
+                "skipped (not gateway.networking.k8s.io)\n",
                 r.objects, r.objects == 1 ? "" : "s", r.invalid, r.warnings,
                 r.warnings == 1 ? "" : "s", r.skipped);
     cJSON_Delete(r.json);

@@ -6,8 +6,8 @@
 #include "util.h"
 
 struct walk {
-    cJSON *ops;       /* NULL when only applying */
-    struct sbuf ptr;  /* JSON pointer of the current node */
+    cJSON *ops;      /* NULL when only applying */
+    struct sbuf ptr; /* JSON pointer of the current node */
 };
 
 static void ptr_push(struct sbuf *sb, const char *token)
@@ -60,8 +60,7 @@ static void walk_object(struct walk *w, const struct schema_node *n, cJSON *v)
         sb_truncate(&w->ptr, mark);
     }
     if (n->values) {
-        cJSON_ArrayForEach(item, v)
-        {
+        cJSON_ArrayForEach(item, v) {
             ptr_push(&w->ptr, item->string);
             walk_node(w, n->values, item);
             sb_truncate(&w->ptr, mark);
@@ -77,8 +76,7 @@ static void walk_node(struct walk *w, const struct schema_node *n, cJSON *v)
         size_t mark = w->ptr.len, i = 0;
         cJSON *item;
 
-        cJSON_ArrayForEach(item, v)
-        {
+        cJSON_ArrayForEach(item, v) {
             sb_printf(&w->ptr, "/%zu", i++);
             walk_node(w, n->items, item);
             sb_truncate(&w->ptr, mark);
@@ -94,8 +92,7 @@ static cJSON *prune_nested(cJSON *ops)
     cJSON *op;
     const char *last = NULL;
 
-    cJSON_ArrayForEach(op, ops)
-    {
+    cJSON_ArrayForEach(op, ops) {
         const char *p = cJSON_GetObjectItemCaseSensitive(op, "path")->valuestring;
         size_t l = last ? strlen(last) : 0;
 

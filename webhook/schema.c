@@ -80,7 +80,8 @@ static struct schema_node *find(struct schema_node *root, const char *path, size
             while (j < len && path[j] != '.' && path[j] != '[' && path[j] != '{')
                 j++;
             for (k = 0; k < n->nchild; k++)
-                if (strlen(n->child[k]->name) == j - i && !memcmp(n->child[k]->name, path + i, j - i))
+                if (strlen(n->child[k]->name) == j - i &&
+                    !memcmp(n->child[k]->name, path + i, j - i))
                     next = n->child[k];
             n = next;
             i = j;
@@ -163,8 +164,7 @@ const struct schema_node *schema_lookup_bundle(const char *bundle, const char *k
     pthread_once(&trees_once, build_trees);
     for (s = 0; s < schema_nsets; s++) {
         if (schema_sets[s].channel == channel && !strcmp(schema_sets[s].bundle, bundle) &&
-            !strcmp(schema_sets[s].kind, kind) &&
-            !strcmp(schema_sets[s].version, version)) {
+            !strcmp(schema_sets[s].kind, kind) && !strcmp(schema_sets[s].version, version)) {
             if (set)
                 *set = &schema_sets[s];
             return trees[s];

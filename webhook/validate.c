@@ -24,10 +24,10 @@ struct vstate {
     const struct validate_opts *o;
     const char *kind;
     enum validate_op op;
-    struct verr_list schema;  /* schema errors, in walk order */
-    struct verr_list lists;   /* list-type duplicates, after the schema's */
-    struct verr_list cel;     /* CEL errors */
-    struct verr_list extra;   /* strict findings, unknown fields, warnings */
+    struct verr_list schema; /* schema errors, in walk order */
+    struct verr_list lists;  /* list-type duplicates, after the schema's */
+    struct verr_list cel;    /* CEL errors */
+    struct verr_list extra;  /* strict findings, unknown fields, warnings */
     struct fpath at;
 };
 
@@ -48,8 +48,8 @@ static const char *json_type_name(const cJSON *v)
 
 static const char *sch_type_name(enum sch_type t)
 {
-    static const char *const names[] = {"object", "array", "string", "integer", "boolean",
-                                        "number"};
+    static const char *const names[] = {"object",  "array",   "string",
+                                        "integer", "boolean", "number"};
     return names[t];
 }
 
@@ -248,8 +248,7 @@ static void walk_props(struct vstate *s, const struct schema_node *n, const cJSO
             fpath_truncate(&s->at, mark);
         }
     }
-    cJSON_ArrayForEach(item, v)
-    {
+    cJSON_ArrayForEach(item, v) {
         const struct schema_node *c = schema_child(n, item->string);
         const cJSON *o = cJSON_GetObjectItemCaseSensitive(old, item->string);
 
@@ -271,8 +270,7 @@ static void walk_items(struct vstate *s, const struct schema_node *n, const cJSO
     size_t i = 0, mark = fpath_len(&s->at);
     const cJSON *item;
 
-    cJSON_ArrayForEach(item, v)
-    {
+    cJSON_ArrayForEach(item, v) {
         fpath_index(&s->at, i++);
         walk_schema(s, n->items, item, correlate_item(n, item, old));
         fpath_truncate(&s->at, mark);
@@ -421,8 +419,7 @@ static const cJSON *correlate_item(const struct schema_node *n, const cJSON *ite
     if (!old_list || !r || r->list != SCH_LIST_MAP || !cJSON_IsArray(old_list))
         return NULL;
     want = list_key(r, item);
-    cJSON_ArrayForEach(o, old_list)
-    {
+    cJSON_ArrayForEach(o, old_list) {
         char *k = list_key(r, o);
 
         if (!found && !strcmp(k, want))
@@ -455,8 +452,7 @@ static void run_rules(struct vstate *s, const struct schema_node *n, const cJSON
             continue; /* ratcheting */
         if (!fn) {
             e = verr_add(&s->extra, VERR_INVALID, fpath_str(&s->at), "\"object\"",
-                         "rule %s is not implemented by this build: %s", rule->id,
-                         rule->message);
+                         "rule %s is not implemented by this build: %s", rule->id, rule->message);
             e->level = VERR_WARNING;
             e->rule = rule->id;
             continue;
@@ -483,8 +479,7 @@ static void walk_cel(struct vstate *s, const struct schema_node *n, const cJSON 
 
     run_rules(s, n, v, old);
     if (cJSON_IsObject(v)) {
-        cJSON_ArrayForEach(item, v)
-        {
+        cJSON_ArrayForEach(item, v) {
             const struct schema_node *c = schema_child(n, item->string);
 
             if (!c)
@@ -497,8 +492,7 @@ static void walk_cel(struct vstate *s, const struct schema_node *n, const cJSON 
         }
     } else if (cJSON_IsArray(v) && n->items) {
         i = 0;
-        cJSON_ArrayForEach(item, v)
-        {
+        cJSON_ArrayForEach(item, v) {
             fpath_index(&s->at, i++);
             walk_cel(s, n->items, item, correlate_item(n, item, old));
             fpath_truncate(&s->at, mark);
@@ -560,8 +554,7 @@ static void strict_check(struct vstate *s, const struct schema_row *r, const cJS
     }
     if (r->pattern == RX_NONE && s->o->channel != SCH_EXPERIMENTAL)
         for (i = 0; i < ARRAY_SIZE(strict_header_value_suffixes); i++)
-            if (ends_with(r->path, strict_header_value_suffixes[i]) &&
-                !rx_search(RX_P09, str))
+            if (ends_with(r->path, strict_header_value_suffixes[i]) && !rx_search(RX_P09, str))
                 strict_add(s, r, v,
                            "strict: header value has a control character or leading, trailing "
                            "or repeated white space (CR/LF allow header injection); the "

@@ -17,7 +17,8 @@
 static const char typical[] =
     "{\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"kind\":\"HTTPRoute\","
     "\"metadata\":{\"name\":\"web\",\"namespace\":\"default\"},"
-    "\"spec\":{\"parentRefs\":[{\"name\":\"gw\",\"namespace\":\"infra\",\"sectionName\":\"https\"}],"
+    "\"spec\":{\"parentRefs\":[{\"name\":\"gw\",\"namespace\":\"infra\",\"sectionName\":\"https\"}]"
+    ","
     "\"hostnames\":[\"www.example.com\"],"
     "\"rules\":[{\"matches\":[{\"path\":{\"type\":\"PathPrefix\",\"value\":\"/api\"}}],"
     "\"filters\":[{\"type\":\"RequestHeaderModifier\",\"requestHeaderModifier\":"
@@ -56,8 +57,8 @@ static cJSON *large_route(void)
         cJSON_AddItemToObject(rule, "backendRefs", cJSON_Parse(buf));
         cJSON_AddItemToArray(rules, rule);
     }
-    cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "spec"),
-                                           "rules", rules);
+    cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "spec"), "rules",
+                                           rules);
     return root;
 }
 

@@ -18,9 +18,9 @@ static void test_goquote(void)
         {"a\"b\\c", "\"a\\\"b\\\\c\""},
         {"a\nb\rc\td", "\"a\\nb\\rc\\td\""},
         {"\x01\x7f", "\"\\x01\\x7f\""},
-        {"caf\xc3\xa9", "\"caf\xc3\xa9\""},     /* printable UTF-8 kept */
-        {"\xff", "\"\\xff\""},                  /* invalid byte */
-        {"\xe2\x80\x8b", "\"\\u200b\""},        /* zero-width space is not printable */
+        {"caf\xc3\xa9", "\"caf\xc3\xa9\""}, /* printable UTF-8 kept */
+        {"\xff", "\"\\xff\""},              /* invalid byte */
+        {"\xe2\x80\x8b", "\"\\u200b\""},    /* zero-width space is not printable */
         {"", "\"\""},
     };
     size_t i;
@@ -46,8 +46,8 @@ static void test_format(void)
              "supported values: \"GET\", \"HEAD\"");
     verr_add(&l, VERR_TOO_LONG, "spec.description", "\"x\"", "may not be more than 64 bytes");
     verr_add(&l, VERR_TOO_MANY, "spec.rules", "17", "must have at most 16 items");
-    verr_add(&l, VERR_DUPLICATE, "spec.listeners[1]",
-             "map[string]interface {}{\"name\":\"same\"}", "%s", "");
+    verr_add(&l, VERR_DUPLICATE, "spec.listeners[1]", "map[string]interface {}{\"name\":\"same\"}",
+             "%s", "");
     verr_add(&l, VERR_FORBIDDEN, "metadata.namespace", NULL, "not allowed on this type");
     verr_add(&l, VERR_UNKNOWN_FIELD, "spec.foo", NULL, "%s", "");
     verr_add(&l, VERR_REQUIRED, "spec.from", NULL, "%s", ""); /* exact duplicate: dropped */

@@ -43,25 +43,27 @@ static int check_rows(const cJSON *c, const char *kind, const struct verr_list *
     const cJSON *row;
     int good = 1;
 
-    cJSON_ArrayForEach(row, rows)
-    {
+    cJSON_ArrayForEach(row, rows) {
         size_t i;
         int found = allowed;
 
         if (!cJSON_IsString(row))
             continue;
         for (i = 0; !allowed && i < errs->len && !found; i++)
-            found = errs->item[i].level == VERR_ERROR && row_matches(row->valuestring, kind,
-                                                                      &errs->item[i]);
+            found = errs->item[i].level == VERR_ERROR &&
+                    row_matches(row->valuestring, kind, &errs->item[i]);
         if (!found) {
             printf("#   row %s named by '%s' produced none of its errors\n", row->valuestring,
                    name);
             good = 0;
         }
     }
-    if (good && coverage)
-        cJSON_ArrayForEach(row, rows) if (cJSON_IsString(row)) fprintf(
-            coverage, "%s\t%s\n", allowed ? "accept" : "reject", row->valuestring);
+    if (good && coverage) {
+        cJSON_ArrayForEach(row, rows) {
+            if (cJSON_IsString(row))
+                fprintf(coverage, "%s\t%s\n", allowed ? "accept" : "reject", row->valuestring);
+        }
+    }
     return good;
 }
 
@@ -74,8 +76,7 @@ static int check_errors(const cJSON *expect, const struct verr_list *errs)
 
     if (!want)
         return 1;
-    cJSON_ArrayForEach(w, want)
-    {
+    cJSON_ArrayForEach(w, want) {
         char *got = NULL;
 
         while (i < errs->len && errs->item[i].level != VERR_ERROR)
@@ -109,8 +110,7 @@ static int check_substrings(const cJSON *expect, const char *key, const struct v
     char *all = verr_join(errs, level);
     int good = 1;
 
-    cJSON_ArrayForEach(w, want)
-    {
+    cJSON_ArrayForEach(w, want) {
         if (!cJSON_IsString(w) || !all || !strstr(all, w->valuestring)) {
             printf("#   %s lacks: %s\n#   got: %s\n", key, cJSON_IsString(w) ? w->valuestring : "?",
                    all ? all : "(nothing)");
@@ -134,8 +134,8 @@ static void run_case(const cJSON *c, const char *file, int line)
     const char *kind = str_of(obj, "kind", "?");
     int allowed, good;
 
-    o.channel = !strcmp(str_of(c, "channel", "standard"), "experimental") ? SCH_EXPERIMENTAL
-                                                                          : SCH_STANDARD;
+    o.channel =
+        !strcmp(str_of(c, "channel", "standard"), "experimental") ? SCH_EXPERIMENTAL : SCH_STANDARD;
     o.strict = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "strict"));
     if (!strcmp(str_of(c, "api_version", "v1.6"), "v1.2"))
         o.bundle = "v1.2";

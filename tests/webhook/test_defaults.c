@@ -23,8 +23,7 @@ static int apply_adds(cJSON *doc, const cJSON *ops)
 {
     const cJSON *op;
 
-    cJSON_ArrayForEach(op, ops)
-    {
+    cJSON_ArrayForEach(op, ops) {
         const char *path = cJSON_GetObjectItemCaseSensitive(op, "path")->valuestring;
         const cJSON *value = cJSON_GetObjectItemCaseSensitive(op, "value");
         char *copy = xstrdup(path), *p = copy + 1, *slash, *tok;
@@ -71,10 +70,14 @@ static void record(const cJSON *c, int good)
 
     if (!good || !coverage)
         return;
-    cJSON_ArrayForEach(r, rows) if (cJSON_IsString(r)) fprintf(coverage, "fill\t%s\n",
-                                                              r->valuestring);
-    cJSON_ArrayForEach(r, keep) if (cJSON_IsString(r)) fprintf(coverage, "keep\t%s\n",
-                                                              r->valuestring);
+    cJSON_ArrayForEach(r, rows) {
+        if (cJSON_IsString(r))
+            fprintf(coverage, "fill\t%s\n", r->valuestring);
+    }
+    cJSON_ArrayForEach(r, keep) {
+        if (cJSON_IsString(r))
+            fprintf(coverage, "keep\t%s\n", r->valuestring);
+    }
 }
 
 static void run_case(const cJSON *c, const char *file, int line)
