@@ -106,19 +106,76 @@ static char *object_id(const cJSON *obj)
     return ns ? xasprintf("%s/%s", ns, name) : xstrdup(name);
 }
 
-static void report_text(struct vrun *r, const char *file, int line, const char *kind,
-                        const char *id, const struct verr_list *errs)
+/* The object property of o whose name is the longest prefix of p that ends
+   where a path token ends ('.', '[' or the end): map keys may hold dots. */
+static const cJSON *step_property(const cJSON *o, const char **p)
+{
+    const cJSON *best = NULL, *c;
+    size_t bestlen = 0;
+
+    cJSON_ArrayForEach(c, o)
+    {
+        size_t l = strlen(c->string);
+
+        if (l > bestlen && !strncmp(*p, c->string, l) &&
+            ((*p)[l] == '.' || (*p)[l] == '[' || (*p)[l] == '\0')) {
+            best = c;
+            bestlen = l;
+        }
+    }
+    *p += bestlen;
+    return best;
+}
+
+/*
+ * The line of the deepest object or array on the way to the printed field
+ * path in the document as written (before defaulting), so a finding points
+ * at its rule or listener rather than at the top of the object.
+ */
+static int line_of_field(const struct yamlj_doc *doc, const cJSON *obj, const char *field,
+                         int fallback)
+{
+    const cJSON *at = obj;
+    int line = fallback;
+
+    while (at && *field) {
+        const cJSON *next;
+
+        if (*field == '.')
+            field++;
+        if (*field == '[' && cJSON_IsArray(at)) {
+            char *end;
+            long i = strtol(field + 1, &end, 10);
+
+            next = *end == ']' ? cJSON_GetArrayItem(at, (int)i) : NULL;
+            field = *end == ']' ? end + 1 : field + strlen(field);
+        } else if (cJSON_IsObject(at)) {
+            next = step_property(at, &field);
+        } else {
+            break;
+        }
+        if (!next)
+            break;
+        at = next;
+        if (cJSON_IsObject(at) || cJSON_IsArray(at))
+            line = yamlj_line_of(doc, at);
+    }
+    return line;
+}
+
+static void report_text(const struct yamlj_doc *doc, const cJSON *obj, const char *file, int line,
+                        const char *kind, const char *id, const struct verr_list *errs)
 {
     size_t i;
 
     for (i = 0; i < errs->len; i++) {
         char *m = verr_format(&errs->item[i]);
+        int at = doc ? line_of_field(doc, obj, errs->item[i].field, line) : line;
 
-        printf("%s:%d: %s%s %s: %s\n", file, line,
+        printf("%s:%d: %s%s %s: %s\n", file, at,
                errs->item[i].level == VERR_WARNING ? "warning: " : "", kind, id, m);
         free(m);
     }
-    (void)r;
 }
 
 static cJSON *errs_json(const struct verr_list *errs, enum verr_level level)
@@ -223,7 +280,8 @@ static enum validate_status judge_upgrade(const struct vcfg *cfg, const cJSON *o
     return st;
 }
 
-static void check_object(struct vrun *r, const char *file, int line, const cJSON *obj)
+static void check_object(struct vrun *r, const struct yamlj_doc *doc, const char *file, int line,
+                         const cJSON *obj)
 {
     struct verr_list errs = VERR_LIST_INIT;
     enum validate_status st =
@@ -243,7 +301,7 @@ static void check_object(struct vrun *r, const char *file, int line, const cJSON
     r->invalid += verr_count(&errs, VERR_ERROR) > 0;
     r->warnings += verr_count(&errs, VERR_WARNING);
     if (r->cfg->format == OUT_TEXT)
-        report_text(r, file, line, kind, id, &errs);
+        report_text(doc, obj, file, line, kind, id, &errs);
     else if (r->cfg->format == OUT_JSON)
         report_json(r, file, line, obj, kind, &errs);
     else
@@ -262,11 +320,11 @@ static void check_doc(struct vrun *r, const char *file, const struct yamlj_doc *
 
     if (cJSON_IsArray(items) && kl >= 4 && !strcmp(k->valuestring + kl - 4, "List")) {
         cJSON_ArrayForEach(it, items) {
-            check_object(r, file, yamlj_line_of(doc, it), it);
+            check_object(r, doc, file, yamlj_line_of(doc, it), it);
         }
         return;
     }
-    check_object(r, file, doc->line, doc->json);
+    check_object(r, doc, file, doc->line, doc->json);
 }
 
 static int check_buffer(struct vrun *r, const char *name, const char *buf, size_t len)

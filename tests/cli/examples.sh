@@ -367,8 +367,8 @@ sed '/^#/d' "$one_invalid" >>"$tmp/mixed.yaml"
 run "$tmp/mixed.yaml" </dev/null
 if [ "$rc" -eq 1 ] && sanitized && grep -q 'skipped' "$tmp/err" &&
     grep -q '1 object checked, 1 invalid.* 2 skipped' "$tmp/err" &&
-    [ "$(wc -l <"$tmp/out")" -eq 1 ] && grep -q '^[^:]*mixed.yaml:15: Gateway bad-listener-port: ' "$tmp/out"; then
-    ok "non-Gateway documents skipped (stderr says skipped); the Gateway is judged at its line"
+    [ "$(wc -l <"$tmp/out")" -eq 1 ] && grep -q '^[^:]*mixed.yaml:22: Gateway bad-listener-port: ' "$tmp/out"; then
+    ok "non-Gateway documents skipped (stderr says skipped); the finding cites the line of the listener it is about"
 else
     notok "non-Gateway documents skipped (stderr says skipped); the Gateway is judged (exit $rc)"
     diag "$tmp/out"
