@@ -8,6 +8,7 @@
 #ifndef GC_SCHEMA_H
 #define GC_SCHEMA_H
 
+#include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -91,6 +92,7 @@ struct schema_node {
     struct schema_node *values;    /* "{}" child, for maps */
     const struct schema_cel **cel; /* rules carried by this node, spec order */
     size_t ncel;
+    cJSON *default_value;          /* row->default_json parsed once, or NULL */
 };
 
 /*

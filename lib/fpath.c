@@ -12,7 +12,15 @@ void fpath_child(struct fpath *p, const char *name)
 
 void fpath_index(struct fpath *p, size_t i)
 {
-    sb_printf(&p->sb, "[%zu]", i);
+    char buf[24];
+    size_t n = sizeof(buf);
+
+    buf[--n] = ']';
+    do
+        buf[--n] = (char)('0' + i % 10);
+    while ((i /= 10) > 0);
+    buf[--n] = '[';
+    sb_add(&p->sb, buf + n, sizeof(buf) - n); /* no printf: this runs per array element */
 }
 
 void fpath_key(struct fpath *p, const char *key)

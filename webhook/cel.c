@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <pcre2.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,7 +237,7 @@ int cel_duration(const char *s, long double *ns)
 static const struct cel_impl *const tables[] = {cel_gateway_impls, cel_httproute_impls,
                                                 cel_httproute2_impls};
 
-cel_fn cel_lookup(const char *canon)
+static cel_fn lookup_slow(const char *canon)
 {
     size_t t;
 
@@ -248,4 +249,54 @@ cel_fn cel_lookup(const char *canon)
                 return i->fn;
     }
     return NULL;
+}
+
+/*
+ * Every canonical ID the schema tables use is a pointer into schema_gen.c,
+ * so a table keyed by that pointer, filled once, answers in O(1) on the hot
+ * path; other strings fall back to the linear search.
+ */
+#define CACHE_SLOTS 4096 /* > 2 x the rule instances of every set */
+
+static struct {
+    const char *key;
+    cel_fn fn;
+} cache[CACHE_SLOTS];
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+
+static size_t slot_of(const char *p)
+{
+    uintptr_t h = (uintptr_t)p;
+
+    h ^= h >> 17;
+    h *= (uintptr_t)0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> 7) & (CACHE_SLOTS - 1);
+}
+
+static void cache_fill(void)
+{
+    size_t s, i;
+
+    for (s = 0; s < schema_nsets; s++) {
+        for (i = 0; i < schema_sets[s].ncel; i++) {
+            const char *k = schema_sets[s].cel[i].canon;
+            size_t at = slot_of(k);
+
+            while (cache[at].key && cache[at].key != k)
+                at = (at + 1) & (CACHE_SLOTS - 1);
+            cache[at].key = k;
+            cache[at].fn = lookup_slow(k);
+        }
+    }
+}
+
+cel_fn cel_lookup(const char *canon)
+{
+    size_t at;
+
+    pthread_once(&cache_once, cache_fill);
+    for (at = slot_of(canon); cache[at].key; at = (at + 1) & (CACHE_SLOTS - 1))
+        if (cache[at].key == canon)
+            return cache[at].fn;
+    return lookup_slow(canon);
 }

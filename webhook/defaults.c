@@ -13,6 +13,10 @@ struct walk {
 static void ptr_push(struct sbuf *sb, const char *token)
 {
     sb_putc(sb, '/');
+    if (!strpbrk(token, "~/")) {
+        sb_puts(sb, token);
+        return;
+    }
     for (; *token; token++) {
         if (*token == '~')
             sb_puts(sb, "~0");
@@ -39,7 +43,7 @@ static void walk_object(struct walk *w, const struct schema_node *n, cJSON *v)
             continue; /* status is the controller's: dropped on CREATE, kept on UPDATE */
         ptr_push(&w->ptr, c->name);
         if ((!have || cJSON_IsNull(have)) && c->row && c->row->default_json) {
-            cJSON *def = cJSON_Parse(c->row->default_json);
+            cJSON *def = cJSON_Duplicate(c->default_value, 1);
 
             if (have)
                 cJSON_ReplaceItemInObjectCaseSensitive(v, c->name, def);
@@ -77,7 +81,14 @@ static void walk_node(struct walk *w, const struct schema_node *n, cJSON *v)
         cJSON *item;
 
         cJSON_ArrayForEach(item, v) {
-            sb_printf(&w->ptr, "/%zu", i++);
+            char idx[24];
+            size_t at = sizeof(idx), k = i++;
+
+            do
+                idx[--at] = (char)('0' + k % 10);
+            while ((k /= 10) > 0);
+            sb_putc(&w->ptr, '/');
+            sb_add(&w->ptr, idx + at, sizeof(idx) - at);
             walk_node(w, n->items, item);
             sb_truncate(&w->ptr, mark);
         }

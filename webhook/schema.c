@@ -58,6 +58,8 @@ static struct schema_node *node_new(const struct schema_row *row, const char *na
 
     n->row = row;
     n->name = name;
+    if (row && row->default_json)
+        n->default_value = cJSON_Parse(row->default_json);
     return n;
 }
 
@@ -185,6 +187,7 @@ static void node_free(struct schema_node *n)
     node_free(n->values);
     free(n->child);
     free(n->cel);
+    cJSON_Delete(n->default_value);
     free(n);
 }
 

@@ -342,68 +342,71 @@ static char *list_key(const struct schema_row *r, const cJSON *item)
     return sb_detach(&sb);
 }
 
-static char *item_identity(const struct schema_row *r, const cJSON *item)
+/* Do two items have the same identity: equal key fields (an absent key
+   equals only an absent key) for map lists, equal values for set lists? */
+static int same_item(const struct schema_row *r, const cJSON *a, const cJSON *b)
 {
-    if (r->list == SCH_LIST_MAP)
-        return list_key(r, item);
-    return cJSON_PrintUnformatted(item);
+    const char *k = r->list_keys;
+
+    if (r->list != SCH_LIST_MAP)
+        return cel_equal(a, b);
+    while (k && *k) {
+        const char *comma = strchr(k, ',');
+        size_t len = comma ? (size_t)(comma - k) : strlen(k);
+        char key[64];
+        const cJSON *va, *vb;
+
+        snprintf(key, sizeof(key), "%.*s", (int)len, k);
+        va = cJSON_GetObjectItemCaseSensitive(a, key);
+        vb = cJSON_GetObjectItemCaseSensitive(b, key);
+        if ((va || vb) && !cel_equal(va, vb))
+            return 0;
+        k = comma ? comma + 1 : NULL;
+    }
+    return 1;
 }
 
 static int has_duplicates(const struct schema_row *r, const cJSON *v)
 {
-    int n = cJSON_GetArraySize(v), i, j, dup = 0;
-    char **ids = xcalloc((size_t)n + 1, sizeof(*ids));
+    const cJSON *a, *b;
 
-    for (i = 0; i < n; i++)
-        ids[i] = item_identity(r, cJSON_GetArrayItem(v, i));
-    for (i = 0; i < n && !dup; i++)
-        for (j = 0; j < i && !dup; j++)
-            dup = !strcmp(ids[i], ids[j]);
-    for (i = 0; i < n; i++)
-        free(ids[i]);
-    free(ids);
-    return dup;
+    cJSON_ArrayForEach(a, v)
+    {
+        for (b = v->child; b != a; b = b->next)
+            if (same_item(r, a, b))
+                return 1;
+    }
+    return 0;
 }
 
 static void check_list_unique(struct vstate *s, const struct schema_row *r, const cJSON *v,
                               const cJSON *old)
 {
-    int n = cJSON_GetArraySize(v), i, j;
-    char **ids;
-    size_t mark = fpath_len(&s->at);
+    size_t mark = fpath_len(&s->at), i = 0;
+    const cJSON *item, *prev;
 
     if (r->list != SCH_LIST_MAP && r->list != SCH_LIST_SET)
         return;
     if (old && s->op == VALIDATE_UPDATE && cJSON_IsArray(old) && has_duplicates(r, old))
         return; /* only checked on update when the old list had none */
-    ids = xcalloc((size_t)n + 1, sizeof(*ids));
-    for (i = 0; i < n; i++) {
-        int seen = 0, reported = 0;
+    cJSON_ArrayForEach(item, v)
+    {
+        int seen = 0;
 
-        ids[i] = item_identity(r, cJSON_GetArrayItem(v, i));
-        for (j = 0; j < i; j++) {
-            if (strcmp(ids[i], ids[j]) != 0)
-                continue;
-            seen++;
-        }
-        /* reported at the 2nd occurrence only */
-        for (j = 0; j < i && seen == 1 && !reported; j++)
-            reported = !strcmp(ids[i], ids[j]);
-        if (seen == 1) {
-            const cJSON *item = cJSON_GetArrayItem(v, i);
-            char *val = r->list == SCH_LIST_MAP ? xstrdup(ids[i])
+        for (prev = v->child; prev != item; prev = prev->next)
+            seen += same_item(r, item, prev);
+        if (seen == 1) { /* reported at the 2nd occurrence only */
+            char *val = r->list == SCH_LIST_MAP ? list_key(r, item)
                         : cJSON_IsString(item)  ? verr_value_str(item->valuestring)
                                                 : verr_value_json(item);
 
-            fpath_index(&s->at, (size_t)i);
+            fpath_index(&s->at, i);
             verr_add(&s->lists, VERR_DUPLICATE, fpath_str(&s->at), val, "%s", "")->rule = r->path;
             fpath_truncate(&s->at, mark);
             free(val);
         }
+        i++;
     }
-    for (i = 0; i < n; i++)
-        free(ids[i]);
-    free(ids);
 }
 
 /* The old element a new list element corresponds to: by key for map

@@ -3,7 +3,8 @@
  * and a large one (16 rules, each with 8 matches and filters), built in
  * memory. Not a test: no timing is asserted anywhere. `make bench-validate`
  * runs it, and again under callgrind for instructions per validation.
- * Usage: bench_validate [ITERATIONS]   (default: run ~1 s per object)
+ * Usage: bench_validate                  time each object for ~1 s
+ *        bench_validate typical|large N  validate that object N times (callgrind)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,12 +115,17 @@ static void bench(const char *name, const cJSON *obj, long fixed)
 
 int main(int argc, char **argv)
 {
-    long fixed = argc > 1 ? strtol(argv[1], NULL, 10) : 0;
-    cJSON *small = cJSON_Parse(typical), *large = large_route();
+    long fixed = argc > 2 ? strtol(argv[2], NULL, 10) : 0;
+    const char *only = argc > 2 ? argv[1] : NULL;
+    cJSON *small, *large;
 
     util_init_cjson();
-    bench("typical", small, fixed);
-    bench("large", large, fixed);
+    small = cJSON_Parse(typical);
+    large = large_route();
+    if (!only || !strcmp(only, "typical"))
+        bench("typical", small, fixed);
+    if (!only || !strcmp(only, "large"))
+        bench("large", large, fixed);
     cJSON_Delete(small);
     cJSON_Delete(large);
     return 0;
