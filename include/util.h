@@ -51,4 +51,17 @@ size_t utf8_len(const char *s);
  */
 void sb_goquote(struct sbuf *sb, const char *s);
 
+/*
+ * Append s as Go's encoding/json marshals a string: quoted, \" \\ \n \r \t,
+ * other control characters as \u00XX, '<' '>' '&' as \u003c \u003e \u0026
+ * (HTML-safe escaping), U+2028/U+2029 escaped, invalid UTF-8 as \ufffd.
+ */
+void sb_gojson_string(struct sbuf *sb, const char *s);
+/*
+ * Append v (a cJSON value) as Go's json.Marshal prints the decoded value:
+ * objects with their keys sorted, no spaces, strings as sb_gojson_string().
+ */
+struct cJSON;
+void sb_gojson(struct sbuf *sb, const struct cJSON *v);
+
 #endif

@@ -71,7 +71,8 @@ struct verr *verr_add(struct verr_list *list, enum verr_type type, const char *a
                       const char *value, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
-/* Print a cJSON scalar as Go's field.Error prints a bad value; caller frees. */
+/* Print a cJSON value as Go's field.Error prints a bad value (%q for
+   strings, %v for numbers and booleans, JSON otherwise); caller frees. */
 char *verr_value_json(const cJSON *v);
 /* Print a C string as Go's %q; caller frees. */
 char *verr_value_str(const char *s);

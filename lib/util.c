@@ -270,3 +270,83 @@ void sb_goquote(struct sbuf *sb, const char *s)
     }
     sb_putc(sb, '"');
 }
+
+void sb_gojson_string(struct sbuf *sb, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    sb_putc(sb, '"');
+    while (*p) {
+        long r;
+        size_t n = utf8_decode(p, &r);
+
+        if (r < 0)
+            sb_puts(sb, "\\ufffd");
+        else if (r == '"' || r == '\\')
+            sb_putc(sb, '\\'), sb_putc(sb, (char)r);
+        else if (r == '\n')
+            sb_puts(sb, "\\n");
+        else if (r == '\r')
+            sb_puts(sb, "\\r");
+        else if (r == '\t')
+            sb_puts(sb, "\\t");
+        else if (r < 0x20 || r == '<' || r == '>' || r == '&' || r == 0x2028 || r == 0x2029)
+            sb_printf(sb, "\\u%04lx", r);
+        else
+            sb_add(sb, (const char *)p, n);
+        p += n;
+    }
+    sb_putc(sb, '"');
+}
+
+static int cmp_keys(const void *a, const void *b)
+{
+    return strcmp((*(const cJSON *const *)a)->string, (*(const cJSON *const *)b)->string);
+}
+
+void sb_gojson(struct sbuf *sb, const cJSON *v)
+{
+    const cJSON *c;
+
+    if (cJSON_IsString(v)) {
+        sb_gojson_string(sb, v->valuestring);
+    } else if (cJSON_IsNumber(v)) {
+        if (v->valuedouble == (double)(long long)v->valuedouble)
+            sb_printf(sb, "%lld", (long long)v->valuedouble);
+        else
+            sb_printf(sb, "%.17g", v->valuedouble);
+    } else if (cJSON_IsBool(v)) {
+        sb_puts(sb, cJSON_IsTrue(v) ? "true" : "false");
+    } else if (cJSON_IsArray(v)) {
+        sb_putc(sb, '[');
+        for (c = v->child; c; c = c->next) {
+            sb_gojson(sb, c);
+            if (c->next)
+                sb_putc(sb, ',');
+        }
+        sb_putc(sb, ']');
+    } else if (cJSON_IsObject(v)) {
+        size_t n = 0, i;
+        const cJSON **keys;
+
+        for (c = v->child; c; c = c->next)
+            n++;
+        keys = xcalloc(n + 1, sizeof(*keys));
+        for (c = v->child, i = 0; c; c = c->next)
+            keys[i++] = c;
+        if (n)
+            qsort(keys, n, sizeof(*keys), cmp_keys); /* Go sorts map keys */
+        sb_putc(sb, '{');
+        for (i = 0; i < n; i++) {
+            sb_gojson_string(sb, keys[i]->string);
+            sb_putc(sb, ':');
+            sb_gojson(sb, keys[i]);
+            if (i + 1 < n)
+                sb_putc(sb, ',');
+        }
+        sb_putc(sb, '}');
+        free(keys);
+    } else {
+        sb_puts(sb, "null");
+    }
+}

@@ -63,10 +63,10 @@ char *verr_value_str(const char *s)
 
 char *verr_value_json(const cJSON *v)
 {
+    struct sbuf sb = {0};
+
     if (cJSON_IsString(v))
         return verr_value_str(v->valuestring);
-    if (cJSON_IsBool(v))
-        return xstrdup(cJSON_IsTrue(v) ? "true" : "false");
     if (cJSON_IsNumber(v)) {
         double d = v->valuedouble;
 
@@ -74,9 +74,12 @@ char *verr_value_json(const cJSON *v)
             return xasprintf("%lld", (long long)d);
         return xasprintf("%g", d);
     }
-    if (cJSON_IsNull(v) || !v)
-        return xstrdup("\"null\"");
-    return xstrdup(cJSON_IsArray(v) ? "\"array\"" : "\"object\"");
+    /* booleans bare, nil as null, composites through json.Marshal (Go's
+       field.Error prints other values that way) */
+    if (!v)
+        return xstrdup("null");
+    sb_gojson(&sb, v);
+    return sb_detach(&sb);
 }
 
 char *verr_format(const struct verr *e)

@@ -98,7 +98,8 @@ static void check_string(struct vstate *s, const struct schema_row *r, const cJS
     char buf[512];
 
     if (r->max_len != SCH_UNSET && len > r->max_len) {
-        snprintf(buf, sizeof(buf), "may not be more than %lld bytes", (long long)r->max_len);
+        snprintf(buf, sizeof(buf), "may not be more than %lld %s", (long long)r->max_len,
+                 r->max_len == 1 ? "byte" : "bytes");
         add_v(&s->schema, VERR_TOO_LONG, at, NULL, r->path, buf);
     } else if (r->min_len != SCH_UNSET && len < r->min_len) {
         snprintf(buf, sizeof(buf), "%s in body should be at least %lld chars long", at,
@@ -164,8 +165,8 @@ static void check_count(struct vstate *s, const struct schema_row *r, const cJSO
         char *val = xasprintf("%lld", (long long)n);
         struct verr *e;
 
-        e = verr_add(&s->schema, VERR_TOO_MANY, at, val, "must have at most %lld items",
-                     (long long)max);
+        e = verr_add(&s->schema, VERR_TOO_MANY, at, val, "must have at most %lld %s",
+                     (long long)max, max == 1 ? "item" : "items");
         e->rule = r->path;
         free(val);
     } else if (cJSON_IsArray(v) && r->min_items != SCH_UNSET && n < r->min_items) {
@@ -317,28 +318,31 @@ static void walk_schema(struct vstate *s, const struct schema_node *n, const cJS
 
 /* ---- list-type uniqueness (§1.2 4c, §1.4) ---- */
 
-/* The key of a map-list item as Go prints map[string]interface {}{...}. */
+/*
+ * The key of a map-list item as the API server prints the Duplicate's bad
+ * value: a map of the key fields the item has, through json.Marshal
+ * (keys sorted), e.g. {"name":"same"}; {} when it has none.
+ */
 static char *list_key(const struct schema_row *r, const cJSON *item)
 {
     struct sbuf sb = {0};
-    char keys[128];
-    char *save = NULL, *k;
-    int first = 1;
+    cJSON *key = cJSON_CreateObject();
+    const char *k = r->list_keys;
 
-    snprintf(keys, sizeof(keys), "%s", r->list_keys);
-    sb_puts(&sb, "map[string]interface {}{");
-    for (k = strtok_r(keys, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(item, k);
-        char *pv;
+    while (k && *k) {
+        const char *comma = strchr(k, ',');
+        size_t len = comma ? (size_t)(comma - k) : strlen(k);
+        char name[64];
+        const cJSON *v;
 
-        if (!v)
-            continue;
-        pv = cJSON_IsString(v) ? verr_value_str(v->valuestring) : verr_value_json(v);
-        sb_printf(&sb, "%s\"%s\":%s", first ? "" : ", ", k, pv);
-        first = 0;
-        free(pv);
+        snprintf(name, sizeof(name), "%.*s", (int)len, k);
+        v = cJSON_GetObjectItemCaseSensitive(item, name);
+        if (v)
+            cJSON_AddItemToObject(key, name, cJSON_Duplicate(v, 1));
+        k = comma ? comma + 1 : NULL;
     }
-    sb_putc(&sb, '}');
+    sb_gojson(&sb, key);
+    cJSON_Delete(key);
     return sb_detach(&sb);
 }
 
@@ -650,7 +654,7 @@ static void judge(struct vstate *s, const struct schema_set *set, const struct s
     }
     if (blocking(&s->schema) || blocking(&s->lists)) {
         if (set->ncel)
-            verr_add(&s->cel, VERR_INVALID, "<nil>", "\"null\"",
+            verr_add(&s->cel, VERR_INVALID, "<nil>", "null",
                      "some validation rules were not checked because the object was invalid; "
                      "correct the existing errors to complete validation")
                 ->rule = "§1.2";

@@ -46,7 +46,7 @@ static void test_format(void)
              "supported values: \"GET\", \"HEAD\"");
     verr_add(&l, VERR_TOO_LONG, "spec.description", "\"x\"", "may not be more than 64 bytes");
     verr_add(&l, VERR_TOO_MANY, "spec.rules", "17", "must have at most 16 items");
-    verr_add(&l, VERR_DUPLICATE, "spec.listeners[1]", "map[string]interface {}{\"name\":\"same\"}",
+    verr_add(&l, VERR_DUPLICATE, "spec.listeners[1]", "{\"name\":\"same\"}",
              "%s", "");
     verr_add(&l, VERR_FORBIDDEN, "metadata.namespace", NULL, "not allowed on this type");
     verr_add(&l, VERR_UNKNOWN_FIELD, "spec.foo", NULL, "%s", "");
@@ -58,7 +58,7 @@ static void test_format(void)
            "spec.rules[0].matches[0].method: Unsupported value: \"NOTREAL\": supported values: "
            "\"GET\", \"HEAD\", spec.description: Too long: may not be more than 64 bytes, "
            "spec.rules: Too many: 17: must have at most 16 items, spec.listeners[1]: Duplicate "
-           "value: map[string]interface {}{\"name\":\"same\"}, metadata.namespace: Forbidden: not "
+           "value: {\"name\":\"same\"}, metadata.namespace: Forbidden: not "
            "allowed on this type, unknown field \"spec.foo\"]",
            "aggregate of every type, duplicates dropped");
     free(s);
@@ -86,9 +86,38 @@ static void test_values(void)
     is_str(b, "0.5", "fractions print as Go %v");
     is_str(c, "true", "booleans print bare");
     is_str(d, "\"a\\\"b\"", "strings print %q");
-    is_str(e, "\"array\"", "composites print their type name");
+    is_str(e, "[]", "composites print as JSON");
     free(a), free(b), free(c), free(d), free(e);
     cJSON_Delete(n), cJSON_Delete(f), cJSON_Delete(t), cJSON_Delete(str), cJSON_Delete(arr);
+}
+
+static void test_gojson(void)
+{
+    static const struct {
+        const char *in, *want;
+    } rows[] = {
+        {"{\"name\":\"same\"}", "{\"name\":\"same\"}"},
+        {"{\"name\":\"x\",\"kind\":\"Service\",\"group\":\"\"}",
+         "{\"group\":\"\",\"kind\":\"Service\",\"name\":\"x\"}"}, /* keys sorted */
+        {"{\"port\":443}", "{\"port\":443}"},
+        {"{}", "{}"},
+        {"[1,\"a\",true,null]", "[1,\"a\",true,null]"},
+        {"\"<a&b>\"", "\"\\u003ca\\u0026b\\u003e\""}, /* HTML-safe, as Go */
+        {"\"tab\\there\\u0001\"", "\"tab\\there\\u0001\""},
+        {"\"\\u2028\"", "\"\\u2028\""},
+        {"0.5", "0.5"},
+    };
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(rows); i++) {
+        cJSON *v = cJSON_Parse(rows[i].in);
+        struct sbuf sb = {0};
+
+        sb_gojson(&sb, v);
+        is_str(sb.buf, rows[i].want, rows[i].in);
+        sb_release(&sb);
+        cJSON_Delete(v);
+    }
 }
 
 static void test_fpath(void)
@@ -146,6 +175,7 @@ int main(void)
     test_goquote();
     test_format();
     test_values();
+    test_gojson();
     test_fpath();
     test_xml();
     test_utf8_len();
