@@ -583,15 +583,17 @@ static void check_metadata(struct vstate *s, const cJSON *obj, int namespaced)
             verr_add(&s->schema, VERR_REQUIRED, "metadata.name", NULL,
                      "name or generateName is required")
                 ->rule = "metadata.name";
-    } else if (strlen(name->valuestring) > 253) {
-        add_v(&s->schema, VERR_INVALID, "metadata.name", name, "metadata.name",
-              "must be no more than 253 characters");
-    } else if (!rx_search(RX_P04, name->valuestring)) {
-        add_v(&s->schema, VERR_INVALID, "metadata.name", name, "metadata.name",
-              "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
-              "characters, '-' or '.', and must start and end with an alphanumeric character "
-              "(e.g. 'example.com', regex used for validation is "
-              "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
+    } else {
+        /* IsDNS1123Subdomain: both findings when both apply */
+        if (strlen(name->valuestring) > 253)
+            add_v(&s->schema, VERR_INVALID, "metadata.name", name, "metadata.name",
+                  "must be no more than 253 characters");
+        if (!rx_search(RX_P04, name->valuestring))
+            add_v(&s->schema, VERR_INVALID, "metadata.name", name, "metadata.name",
+                  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
+                  "characters, '-' or '.', and must start and end with an alphanumeric "
+                  "character (e.g. 'example.com', regex used for validation is "
+                  "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
     }
     if (cJSON_IsString(ns) && ns->valuestring[0] && !namespaced)
         verr_add(&s->schema, VERR_FORBIDDEN, "metadata.namespace", NULL, "not allowed on this type")
