@@ -23,9 +23,9 @@ struct validate_opts {
 
 enum validate_status {
     VALIDATE_OK,          /* judged: errs may hold errors and warnings */
-    VALIDATE_NOT_GATEWAY, /* not in gateway.networking.k8s.io: skipped */
+    VALIDATE_NOT_GATEWAY, /* not an object of gateway.networking.k8s.io: skipped */
     VALIDATE_UNKNOWN,     /* no such kind/version in the channel: an error was added */
-    VALIDATE_BAD_OBJECT   /* not an object, or no apiVersion/kind: an error was added */
+    VALIDATE_BAD_OBJECT   /* our group but no version or kind: an error was added */
 };
 
 /*

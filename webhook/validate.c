@@ -680,10 +680,8 @@ enum validate_status validate_object(const struct validate_opts *o, const cJSON 
 
     if (!o)
         o = &defopts;
-    if (!cJSON_IsObject(obj)) {
-        verr_add(out, VERR_TYPE_INVALID, "<nil>", "\"object\"", "not a JSON object");
-        return VALIDATE_BAD_OBJECT;
-    }
+    if (!cJSON_IsObject(obj))
+        return VALIDATE_NOT_GATEWAY; /* no apiVersion, so no group of ours */
     validate_gvk(obj, group, sizeof(group), version, sizeof(version), &kind);
     if (strcmp(group, GROUP) != 0)
         return VALIDATE_NOT_GATEWAY;
