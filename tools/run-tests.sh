@@ -1,6 +1,6 @@
 #!/bin/sh
 # Run every test binary (each its own process: a crash takes down one test,
-# not the suite), the CLI suite and the spec-row coverage report. Prints the
+# not the suite), the CLI suites and the spec-row coverage report. Prints the
 # overall "N passed, N failed" line last; exits non-zero when anything failed.
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -14,8 +14,12 @@ passed=0
 failed=0
 log=build/test.log
 : > "$log"
-for t in "$@"; do
-    out=$("$t" 2>&1)
+
+# run NAME COMMAND...: one TAP producer; count its checks, show its failures
+run() {
+    name=$1
+    shift
+    out=$("$@" 2>&1)
     rc=$?
     printf '%s\n' "$out" >> "$log"
     p=$(printf '%s\n' "$out" | grep -c '^ok ')
@@ -26,29 +30,18 @@ for t in "$@"; do
         failed=$((failed + 1)) # crashed or sanitizer report without a TAP failure
     fi
     if [ "$rc" -ne 0 ] || [ "$f" -ne 0 ]; then
-        echo "FAIL $t (exit $rc)"
+        echo "FAIL $name (exit $rc)"
         printf '%s\n' "$out" | grep -E -A6 '^not ok|ERROR: AddressSanitizer|runtime error|LeakSanitizer' | head -60
     else
-        echo "ok   $t ($p checks)"
+        echo "ok   $name ($p checks)"
     fi
-done
+}
 
+for t in "$@"; do
+    run "$t" "$t"
+done
 for s in tests/cli/*.sh; do
-    [ -f "$s" ] || continue
-    out=$(sh "$s" 2>&1)
-    rc=$?
-    printf '%s\n' "$out" >> "$log"
-    p=$(printf '%s\n' "$out" | grep -c '^ok ')
-    f=$(printf '%s\n' "$out" | grep -c '^not ok ')
-    passed=$((passed + p))
-    failed=$((failed + f))
-    [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && failed=$((failed + 1))
-    if [ "$rc" -ne 0 ] || [ "$f" -ne 0 ]; then
-        echo "FAIL $s (exit $rc)"
-        printf '%s\n' "$out" | grep -E -A6 '^not ok' | head -40
-    else
-        echo "ok   $s ($p checks)"
-    fi
+    [ -f "$s" ] && run "$s" sh "$s"
 done
 
 tools/rules-coverage.sh "$GC_COVERAGE_OUT" || failed=$((failed + 1))
