@@ -467,13 +467,15 @@ static void run_rules(struct vstate *s, const struct schema_node *n, const cJSON
         res = fn(&c);
         if (res == CEL_TRUE)
             continue;
-        if (res == CEL_ERROR)
-            e = verr_add(&s->cel, VERR_INVALID, fpath_str(&s->at), "", "%s evaluating rule: %s",
-                         c.err, rule->message);
-        else
-            e = verr_add(&s->cel, VERR_INVALID, fpath_str(&s->at), "", "%s", rule->message);
-        free(e->value);
-        e->value = verr_value_str(type);
+        if (res == CEL_ERROR) { /* the value is the node's OpenAPI type name */
+            e = verr_add(&s->cel, VERR_INVALID, fpath_str(&s->at), NULL,
+                         "%s evaluating rule: %s", c.err, rule->message);
+            e->value = verr_value_str(type);
+        } else { /* objects and arrays omit the value; scalars print it */
+            e = verr_add(&s->cel, VERR_INVALID, fpath_str(&s->at), NULL, "%s", rule->message);
+            if (!cJSON_IsObject(v) && !cJSON_IsArray(v))
+                e->value = verr_value_json(v);
+        }
         e->rule = rule->id;
     }
 }
