@@ -50,9 +50,10 @@ static const char usage_text[] =
     "  --channel standard|experimental  CRD channel installed in the cluster (default standard)\n"
     "  -o, --output text|json|junit     output format (default text)\n"
     "  --strict                         strict findings are errors, not warnings\n"
-    "  --api-version v1.6|v1.2          whose rules to apply: the Gateway API release whose\n"
-    "                                   CRDs the cluster runs (default v1.6; v1.2 = v1.2.1,\n"
-    "                                   standard channel only)\n"
+    "  --api-version v1.6|v1.2|main     whose rules to apply: the Gateway API release whose\n"
+    "                                   CRDs the cluster runs (default v1.6, the released\n"
+    "                                   v1.6.x CRDs; v1.2 = v1.2.1, standard channel only;\n"
+    "                                   main = upstream's main branch just after v1.6.1)\n"
     "  --upgrade-check                  report objects valid under v1.2 that v1.6 rejects\n"
     "                                   (what would break when the CRDs are upgraded)\n"
     "  --allow-unknown-fields           unknown fields warn instead of failing\n"
@@ -501,10 +502,11 @@ static int parse_args(int argc, char **argv, struct vcfg *cfg)
             cfg->quiet = 1;
             break;
         case 'a':
-            if (!strcmp(optarg, "v1.2"))
-                cfg->opts.bundle = "v1.2";
+            if (!strcmp(optarg, "v1.2") || !strcmp(optarg, "main"))
+                cfg->opts.bundle = optarg;
             else if (strcmp(optarg, "v1.6") != 0)
-                return fprintf(stderr, "error: invalid --api-version '%s' (v1.6|v1.2)\n", optarg),
+                return fprintf(stderr, "error: invalid --api-version '%s' (v1.6|v1.2|main)\n",
+                               optarg),
                        -1;
             break;
         case 'U':
@@ -518,7 +520,8 @@ static int parse_args(int argc, char **argv, struct vcfg *cfg)
             return -1;
         }
     }
-    if (cfg->opts.bundle && cfg->opts.channel == SCH_EXPERIMENTAL) {
+    if (cfg->opts.bundle && !strcmp(cfg->opts.bundle, "v1.2") &&
+        cfg->opts.channel == SCH_EXPERIMENTAL) {
         fprintf(stderr, "error: --api-version v1.2 covers the standard channel only: the "
                         "v1.2.1 experimental schemas are not known to gatecheck in full\n");
         return -1;
