@@ -100,7 +100,7 @@ clean:
 # Regenerate the schema tables from the spec (needs ../shared/spec).
 SPEC ?= ../shared/spec/validation.md
 schema:
-	tools/gen-schema.py --bundle=tools/bundle-v1.2.txt $(SPEC) > webhook/schema_gen.c.tmp && mv webhook/schema_gen.c.tmp webhook/schema_gen.c
+	tools/gen-schema.py --bundle=tools/bundle-v1.6.txt --bundle=tools/bundle-v1.2.txt $(SPEC) > webhook/schema_gen.c.tmp && mv webhook/schema_gen.c.tmp webhook/schema_gen.c
 	tools/gen-schema.py --rows $(SPEC) > tools/spec-rows.txt
 .PHONY: schema
 .SECONDARY:

@@ -44,6 +44,7 @@ extern const struct cel_impl
     cel_gateway_impls[]; /* webhook/cel_gateway.c: GC, GW, LS, BTP, TLS, GR */
 extern const struct cel_impl cel_httproute_impls[];  /* webhook/cel_httproute.c: HR-1..HR-30 */
 extern const struct cel_impl cel_httproute2_impls[]; /* webhook/cel_httproute2.c: HR-33.., HR-XA* */
+extern const struct cel_impl cel_session_impls[];    /* webhook/cel_session.c: SP16-* (v1.6.x) */
 
 /* ---- helpers for rule code (webhook/cel.c) ---- */
 

@@ -13,7 +13,9 @@
 
 #include "schema.h"
 
-/* Apply the defaults of schema tree 'root' to obj in place. */
+/* Apply the defaults of schema tree 'root' to obj in place, and drop the
+   properties that are null and have no default, as the API server does
+   before validating (none of these schemas is nullable). */
 void defaults_apply(const struct schema_node *root, cJSON *obj);
 
 /*

@@ -21,6 +21,9 @@ enum { SCH_STANDARD = 1, SCH_EXPERIMENTAL = 2 };
 
 #define SCH_UNSET (-1)
 
+/* The bundle applied when none is named: the released Gateway API v1.6.x CRDs. */
+#define SCHEMA_DEFAULT_BUNDLE "v1.6"
+
 /* Patterns of §2 (P01..P18) and the regexes embedded in CEL rules. */
 /* clang-format off */
 #define RX_MAP(X) \
@@ -56,7 +59,8 @@ struct schema_row {
 };
 
 /* One CEL rule instance (§3): where it is, what it says. The check itself is
-   C code found by 'canon', the first rule ID in the spec with the same text. */
+   C code found by 'canon', the first rule ID in the spec with the same text
+   (or, for a rule a bundle adds, our own ID: "SP16-1"). */
 struct schema_cel {
     const char *id;      /* "HR-XA1" */
     const char *canon;   /* "HR-XA1" or an earlier ID with identical rule text */
@@ -66,7 +70,8 @@ struct schema_cel {
 };
 
 struct schema_set {
-    const char *bundle; /* "v1.6" (HEAD) or an older release given as a delta (§9) */
+    const char *bundle; /* "main" (the spec: upstream main after v1.6.1), or a release given
+                           as a delta on it: "v1.6" (released v1.6.x), "v1.2" (§9) */
     const char *kind;
     unsigned channel; /* SCH_STANDARD or SCH_EXPERIMENTAL */
     const char *version;
@@ -98,11 +103,12 @@ struct schema_node {
 /*
  * The schema of kind/version in channel, or NULL when the channel has no
  * such version. The tree is built once, on first use (thread-safe), and
- * lives until exit. *set (may be NULL) gets the row set. Gateway API v1.6.
+ * lives until exit. *set (may be NULL) gets the row set. Gateway API v1.6
+ * (SCHEMA_DEFAULT_BUNDLE).
  */
 const struct schema_node *schema_lookup(const char *kind, const char *version, unsigned channel,
                                         const struct schema_set **set);
-/* The same for another bundle ("v1.6" or "v1.2"); NULL bundle means "v1.6". */
+/* The same for a bundle ("v1.6", "main" or "v1.2"); NULL means SCHEMA_DEFAULT_BUNDLE. */
 const struct schema_node *schema_lookup_bundle(const char *bundle, const char *kind,
                                                const char *version, unsigned channel,
                                                const struct schema_set **set);

@@ -8,8 +8,14 @@ into one complete row table per (kind, channel, version), collects the CEL
 rule instances that apply there (ID, path, message; the checks themselves
 are hand-written C in webhook/cel_*.c), and writes them as C data.
 
-Usage: tools/gen-schema.py [SPEC] > webhook/schema_gen.c
+The spec describes upstream main just after v1.6.1: its sets form bundle
+"main". Each --bundle=FILE (tools/bundle-*.txt, format in the header of
+tools/bundle-v1.6.txt) adds the sets of one release as a delta on them:
+"v1.6" (the released v1.6.x CRDs, the validator's default) and "v1.2".
+
+Usage: tools/gen-schema.py [--bundle=FILE...] [SPEC] > webhook/schema_gen.c
        tools/gen-schema.py --rows [SPEC]   # spec rows, one per line (coverage)
+       tools/gen-schema.py --cel [SPEC]    # the spec's rule texts and their places
 """
 import json
 import re
@@ -231,62 +237,143 @@ def resolve(kind):
         yield ch, ver, served, storage, dep, rows, cel
 
 
+BUNDLE_VERBS = ("bundle", "channels", "scope", "serve", "drop", "add", "set", "enum", "nocel",
+                "message", "cel")
+SET_COUNTS = ("min_len", "max_len", "min_items", "max_items", "max_props")
+FORMATS = {"int32": "int32", "int64": "int64", "date-time": "date-time", "none": None}
+
+
 def load_bundle(path):
-    """Parse a bundle delta file (see tools/bundle-v1.2.txt)."""
-    b = {"serve": {}, "drop": [], "set": [], "enum": [], "nocel": [], "message": []}
+    """Parse a bundle delta file (format: see the header of tools/bundle-v1.6.txt).
+
+    Returns {"name", "channels", "serve", "ops"}; ops are (verb, scope, args,
+    where) in file order, scope None (every channel) or a channel name."""
+    m = re.search(r"bundle-([^/]+)\.txt$", path)
+    b = {"name": m[1] if m else None, "channels": ["standard"], "serve": {}, "ops": []}
+    scope = None
     with open(path, encoding="utf-8") as f:
-        for line in f:
+        for n, line in enumerate(f, 1):
             line = line.strip()
             if not line or line.startswith("#"):
                 continue
-            verb, rest = line.split(None, 1)
-            if verb == "serve":
+            where = "%s:%d" % (path, n)
+            verb, rest = (line.split(None, 1) + [""])[:2]
+            if verb not in BUNDLE_VERBS:
+                raise SystemExit("gen-schema: %s: unknown verb %r" % (where, verb))
+            if verb == "bundle":
+                b["name"] = rest.strip()
+            elif verb == "channels":
+                b["channels"] = rest.split()
+                for ch in b["channels"]:
+                    if ch not in ("standard", "experimental"):
+                        raise SystemExit("gen-schema: %s: unknown channel %r" % (where, ch))
+            elif verb == "scope":
+                if rest not in ("all", "standard", "experimental"):
+                    raise SystemExit("gen-schema: %s: scope all|standard|experimental" % where)
+                scope = None if rest == "all" else rest
+            elif verb == "serve":
                 kind, *vers = rest.split()
                 b["serve"][kind] = vers
             elif verb == "drop":
-                b["drop"].append(tuple(rest.split()))
+                kind, rpath = rest.split()
+                b["ops"].append((verb, scope, (kind, rpath), where))
+            elif verb == "add":
+                head, *cells = [c.strip() for c in rest.split("|")]
+                kind, rpath, typ = head.split()
+                cells = ([typ] + cells + ["", "", ""])[:4]
+                try:
+                    row = parse_full_row(rpath, cells)
+                except SystemExit as e:
+                    raise SystemExit("%s (%s)" % (e, where))
+                b["ops"].append((verb, scope, (kind, rpath, row), where))
             elif verb == "set":
-                kind, path, *kv = rest.split()
-                b["set"].append((kind, path, dict(x.split("=") for x in kv)))
+                kind, rpath, *kv = rest.split()
+                kv = dict(x.split("=", 1) for x in kv)
+                for key, val in kv.items():
+                    ok = (key == "required" and val in ("0", "1")) or \
+                         (key in SET_COUNTS and re.fullmatch(r"-1|\d+|none", val)) or \
+                         (key in ("min", "max") and re.fullmatch(r"-?\d+|none", val)) or \
+                         (key == "format" and val in FORMATS) or \
+                         (key == "pattern" and re.fullmatch(r"P\d\d|none", val))
+                    if not ok:
+                        raise SystemExit("gen-schema: %s: bad set %s=%s" % (where, key, val))
+                b["ops"].append((verb, scope, (kind, rpath, kv), where))
             elif verb == "enum":
-                kind, path, vals = rest.split()
-                b["enum"].append((kind, path, vals.split(",")))
+                kind, rpath, vals = rest.split()
+                b["ops"].append((verb, scope, (kind, rpath, vals.split(",")), where))
             elif verb == "nocel":
                 kind, *ids = rest.split()
-                b["nocel"] += [(kind, i) for i in ids]
+                b["ops"] += [(verb, scope, (kind, i), where) for i in ids]
             elif verb == "message":
                 kind, rid, text = rest.split(None, 2)
-                b["message"].append((kind, rid, text))
-            else:
-                raise SystemExit("gen-schema: %s: unknown verb %r" % (path, verb))
+                b["ops"].append((verb, scope, (kind, rid, text), where))
+            elif verb == "cel":
+                kind, rid, rpath, canon, msg = rest.split(None, 4)
+                b["ops"].append((verb, scope, (kind, rid, rpath, canon, msg), where))
+    if not b["name"]:
+        raise SystemExit("gen-schema: %s: no bundle name" % path)
     return b
 
 
-def apply_bundle(b, kind, rows, cel):
+def parent_path(p):
+    if p.endswith("[]") or p.endswith("{}"):
+        return p[:-2]
+    return p.rsplit(".", 1)[0] if "." in p else ""
+
+
+def under(p, path):
+    return p == path or p.startswith(path + ".") or p.startswith(path + "[") or \
+        p.startswith(path + "{")
+
+
+def apply_bundle(b, kind, channel, rows, cel, used):
+    """Apply b's ops in file order to one set; count in used[i] the sets op i changed."""
     rows = {p: dict(r) for p, r in rows.items()}
-    for k, path in b["drop"]:
-        if k != kind:
+    cel = list(cel)
+    for i, (verb, scope, args, where) in enumerate(b["ops"]):
+        if args[0] != kind or scope not in (None, channel):
             continue
-        for p in list(rows):
-            if p == path or p.startswith(path + ".") or p.startswith(path + "[") or p.startswith(path + "{"):
+        hit = False
+        if verb == "drop":
+            for p in [p for p in rows if under(p, args[1])]:
                 del rows[p]
-    for k, path, kv in b["set"]:
-        if k != kind:
-            continue
-        r = rows[path]
-        for key, val in kv.items():
-            if key == "required":
-                r["required"] = val == "1"
-            elif int(val) < 0:
-                r.pop(key, None)
-            else:
-                r[key] = int(val)
-    for k, path, vals in b["enum"]:
-        if k == kind:
-            rows[path]["enum"] = vals
-    gone = {i for k, i in b["nocel"] if k == kind}
-    msgs = {i: t for k, i, t in b["message"] if k == kind}
-    cel = [(c[0], c[1], c[2], msgs.get(c[0], c[3])) for c in cel if c[0] not in gone]
+                hit = True
+        elif verb == "add":
+            path, row = args[1], args[2]
+            if path in rows:
+                raise SystemExit("gen-schema: %s: %s %s already has %s" % (where, kind, channel,
+                                                                          path))
+            if parent_path(path) == "" or parent_path(path) in rows:
+                rows[path] = dict(row)
+                hit = True
+        elif verb == "set" and args[1] in rows:
+            r = rows[args[1]]
+            for key, val in args[2].items():
+                if key == "required":
+                    r["required"] = val == "1"
+                elif key == "format":
+                    r["format"] = FORMATS[val]
+                elif val == "none" or (key in SET_COUNTS and int(val) < 0):
+                    r.pop(key, None)
+                else:
+                    r[key] = val if key == "pattern" else int(val)
+            hit = True
+        elif verb == "enum" and args[1] in rows:
+            rows[args[1]]["enum"] = args[2]
+            hit = True
+        elif verb == "nocel":
+            n = len(cel)
+            cel = [c for c in cel if c[0] != args[1]]
+            hit = len(cel) != n
+        elif verb == "message":
+            new = [(c[0], c[1], c[2], args[2] if c[0] == args[1] else c[3]) for c in cel]
+            hit = new != cel
+            cel = new
+        elif verb == "cel" and args[2] in rows:
+            # The rule text is not known here: "@CANON" stands for it (see emit()).
+            cel.append((args[1], args[2], "@" + args[3], args[4]))
+            hit = True
+        used[i] += hit
     return rows, cel
 
 
@@ -305,18 +392,35 @@ def path_key(p, paths):
     return p
 
 
+HEAD = "main"  # the bundle of the spec's own tables (upstream main just after v1.6.1)
+
+
 def all_sets(kinds, bundles):
-    """(bundle, kind, channel, version, served, storage, deprecated, rows, cel)."""
+    """(bundle, kind, channel, version, served, storage, deprecated, rows, cel).
+
+    First the spec's tables as bundle "main", then each bundle in the order
+    given, as its delta applied to them. A bundle that names versions with
+    `serve` has exactly those served (and none deprecated); else every
+    version keeps the spec's flags."""
     for k in kinds:
         for ch, ver, served, storage, dep, rows, cel in resolve(k):
-            yield "v1.6", k.name, ch, ver, served, storage, dep, rows, cel
-    for name, b in bundles:
+            yield HEAD, k.name, ch, ver, served, storage, dep, rows, cel
+    for b in bundles:
+        used = [0] * len(b["ops"])
         for k in kinds:
             for ch, ver, served, storage, dep, rows, cel in resolve(k):
-                if ch != "standard" or ver not in b["serve"].get(k.name, []):
+                if ch not in b["channels"]:
                     continue
-                rows2, cel2 = apply_bundle(b, k.name, rows, cel)
-                yield name, k.name, ch, ver, True, storage, False, rows2, cel2
+                if b["serve"]:
+                    if ver not in b["serve"].get(k.name, []):
+                        continue
+                    served, dep = True, False
+                rows2, cel2 = apply_bundle(b, k.name, ch, rows, cel, used)
+                yield b["name"], k.name, ch, ver, served, storage, dep, rows2, cel2
+        for (verb, scope, args, where), n in zip(b["ops"], used):
+            if not n:
+                raise SystemExit("gen-schema: %s: %s %s changes no %s set" % (
+                    where, verb, " ".join(str(a) for a in args[:2]), scope or "served"))
 
 
 def emit(kinds, out, bundles=()):
@@ -332,34 +436,34 @@ def emit(kinds, out, bundles=()):
         for d in k.diffs.values():
             for c in d["cel_add"]:
                 canon.setdefault(c[2], c[0])
+    for b in bundles:
+        for verb, scope, args, where in b["ops"]:
+            if verb == "cel":
+                canon.setdefault("@" + args[3], args[3])
     tables = {}
+    celtabs = {}  # identical rule lists share one array
     sets = []
-    n = 0
     for bundle, kname, ch, ver, served, storage, dep, rows, cel in all_sets(kinds, bundles):
-        if True:
-            body = []
-            for p in order_rows(rows):
-                r = rows[p]
-                body.append(row_c(r, enums))
-            key = "\n".join(body)
-            if key not in tables:
-                tables[key] = "rows_%d" % len(tables)
-            ckey = "\n".join("%s|%s" % (c[0], c[1]) for c in cel)
-            cname = "cel_%d" % n
-            n += 1
-            sets.append((kname, ch, ver, served, storage, dep, tables[key], len(rows), cname, cel,
-                         bundle))
+        body = []
+        for p in order_rows(rows):
+            r = rows[p]
+            body.append(row_c(r, enums))
+        key = "\n".join(body)
+        if key not in tables:
+            tables[key] = "rows_%d" % len(tables)
+        ckey = tuple(cel)
+        if cel and ckey not in celtabs:
+            celtabs[ckey] = "cel_%d" % len(celtabs)
+        sets.append((kname, ch, ver, served, storage, dep, tables[key], len(rows),
+                     celtabs.get(ckey), cel, bundle))
     for e, name in enums.items():
         vals = ", ".join(c_str(v) for v in json.loads(e))
         w("static const char *const %s[] = {%s, NULL};\n" % (name, vals))
     w("\n")
     for key, name in tables.items():
         w("static const struct schema_row %s[] = {\n%s\n};\n\n" % (name, key))
-    for s in sets:
-        cel = s[9]
-        if not cel:
-            continue
-        w("static const struct schema_cel %s[] = {\n" % s[8])
+    for cel, cname in celtabs.items():
+        w("static const struct schema_cel %s[] = {\n" % cname)
         for rid, path, text, msg in cel:
             w("    {%s, %s, %s, %s, %d},\n" % (c_str(rid), c_str(canon[text]), c_str(path),
                                             c_str(msg), int("oldSelf" in text)))
@@ -471,7 +575,10 @@ def main(argv):
         for r in spec_rows(kinds):
             print(r)
         return
-    bundles = [("v1.2", load_bundle(b)) for b in bundle_files]
+    bundles = [load_bundle(b) for b in bundle_files]
+    names = [HEAD] + [b["name"] for b in bundles]
+    if len(set(names)) != len(names):
+        raise SystemExit("gen-schema: bundle names repeat: %s" % " ".join(names))
     emit(kinds, sys.stdout, bundles)
 
 

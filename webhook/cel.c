@@ -235,7 +235,7 @@ int cel_duration(const char *s, long double *ns)
 /* ---- registry ---- */
 
 static const struct cel_impl *const tables[] = {cel_gateway_impls, cel_httproute_impls,
-                                                cel_httproute2_impls};
+                                                cel_httproute2_impls, cel_session_impls};
 
 static cel_fn lookup_slow(const char *canon)
 {

@@ -39,8 +39,13 @@ static void walk_object(struct walk *w, const struct schema_node *n, cJSON *v)
         cJSON *have = cJSON_GetObjectItemCaseSensitive(v, c->name);
         cJSON *op = NULL;
 
-        if (!n->row && !strcmp(c->name, "status"))
-            continue; /* status is the controller's: dropped on CREATE, kept on UPDATE */
+        if (!n->row && !strcmp(c->name, "status")) {
+            /* status is the controller's: dropped on CREATE, kept on UPDATE;
+               a null one is simply dropped here */
+            if (have && cJSON_IsNull(have) && !w->ops)
+                cJSON_DeleteItemFromObjectCaseSensitive(v, c->name);
+            continue;
+        }
         ptr_push(&w->ptr, c->name);
         if ((!have || cJSON_IsNull(have)) && c->row && c->row->default_json) {
             cJSON *def = cJSON_Duplicate(c->default_value, 1);
@@ -57,6 +62,12 @@ static void walk_object(struct walk *w, const struct schema_node *n, cJSON *v)
                 cJSON_AddItemToArray(w->ops, op);
             }
         }
+        if (have && cJSON_IsNull(have) && !w->ops) {
+            /* PruneNonNullableNullsWithoutDefaults: none of these schemas
+               is nullable, so a null without a default is dropped */
+            cJSON_DeleteItemFromObjectCaseSensitive(v, c->name);
+            have = NULL;
+        }
         if (have)
             walk_node(w, c, have);
         if (op) /* the value as finally defaulted: one op covers the subtree */
@@ -64,7 +75,14 @@ static void walk_object(struct walk *w, const struct schema_node *n, cJSON *v)
         sb_truncate(&w->ptr, mark);
     }
     if (n->values) {
-        cJSON_ArrayForEach(item, v) {
+        cJSON *next;
+
+        for (item = v->child; item; item = next) {
+            next = item->next;
+            if (cJSON_IsNull(item) && !w->ops) { /* a null map value: dropped too */
+                cJSON_Delete(cJSON_DetachItemViaPointer(v, item));
+                continue;
+            }
             ptr_push(&w->ptr, item->string);
             walk_node(w, n->values, item);
             sb_truncate(&w->ptr, mark);

@@ -162,7 +162,7 @@ const struct schema_node *schema_lookup_bundle(const char *bundle, const char *k
     size_t s;
 
     if (!bundle)
-        bundle = "v1.6";
+        bundle = SCHEMA_DEFAULT_BUNDLE;
     pthread_once(&trees_once, build_trees);
     for (s = 0; s < schema_nsets; s++) {
         if (schema_sets[s].channel == channel && !strcmp(schema_sets[s].bundle, bundle) &&

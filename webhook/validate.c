@@ -15,6 +15,8 @@
 
 #include "cel.h"
 #include "defaults.h"
+#include "objectmeta.h"
+#include "openapi.h"
 #include "schema.h"
 #include "util.h"
 
@@ -24,55 +26,20 @@ struct vstate {
     const struct validate_opts *o;
     const char *kind;
     enum validate_op op;
-    struct verr_list schema; /* schema errors, in walk order */
-    struct verr_list lists;  /* list-type duplicates, after the schema's */
+    struct openapi_walk oa;  /* schema errors and list duplicates (openapi.c) */
     struct verr_list cel;    /* CEL errors */
-    struct verr_list extra;  /* strict findings, unknown fields, warnings */
-    struct fpath at;
+    struct verr_list extra;  /* strict findings and warnings */
+    struct verr_list unknown; /* pruned fields */
+    struct fpath at;         /* the CEL walk's path */
 };
-
-static const char *json_type_name(const cJSON *v)
-{
-    if (cJSON_IsString(v))
-        return "string";
-    if (cJSON_IsBool(v))
-        return "boolean";
-    if (cJSON_IsNumber(v))
-        return v->valuedouble == floor(v->valuedouble) ? "integer" : "number";
-    if (cJSON_IsArray(v))
-        return "array";
-    if (cJSON_IsObject(v))
-        return "object";
-    return "null";
-}
 
 static const char *sch_type_name(enum sch_type t)
 {
-    static const char *const names[] = {"object",  "array",   "string",
-                                        "integer", "boolean", "number"};
+    static const char *const names[] = {"object", "array", "string", "integer", "boolean",
+                                        "number"};
     return names[t];
 }
 
-static int type_ok(enum sch_type t, const cJSON *v)
-{
-    switch (t) {
-    case SCH_OBJECT:
-        return cJSON_IsObject(v);
-    case SCH_ARRAY:
-        return cJSON_IsArray(v);
-    case SCH_STRING:
-        return cJSON_IsString(v);
-    case SCH_INTEGER:
-        return cJSON_IsNumber(v) && v->valuedouble == floor(v->valuedouble);
-    case SCH_BOOLEAN:
-        return cJSON_IsBool(v);
-    case SCH_NUMBER:
-        return cJSON_IsNumber(v);
-    }
-    return 0;
-}
-
-/* Add an error with a printed JSON value, tagged with its spec row. */
 static struct verr *add_v(struct verr_list *l, enum verr_type t, const char *at, const cJSON *v,
                           const char *rule, const char *detail)
 {
@@ -82,359 +49,6 @@ static struct verr *add_v(struct verr_list *l, enum verr_type t, const char *at,
     free(val);
     e->rule = rule;
     return e;
-}
-
-static int64_t num(const cJSON *v)
-{
-    return (int64_t)v->valuedouble;
-}
-
-/* ---- the schema pass ---- */
-
-static void check_string(struct vstate *s, const struct schema_row *r, const cJSON *v)
-{
-    const char *at = fpath_str(&s->at);
-    int64_t len = (int64_t)utf8_len(v->valuestring);
-    char buf[512];
-
-    if (r->max_len != SCH_UNSET && len > r->max_len) {
-        snprintf(buf, sizeof(buf), "may not be more than %lld %s", (long long)r->max_len,
-                 r->max_len == 1 ? "byte" : "bytes");
-        add_v(&s->schema, VERR_TOO_LONG, at, NULL, r->path, buf);
-    } else if (r->min_len != SCH_UNSET && len < r->min_len) {
-        snprintf(buf, sizeof(buf), "%s in body should be at least %lld chars long", at,
-                 (long long)r->min_len);
-        add_v(&s->schema, VERR_INVALID, at, v, r->path, buf);
-    } else if (r->pattern && !rx_search(r->pattern, v->valuestring)) {
-        char *d = xasprintf("%s in body should match '%s'", at, schema_rx_text[r->pattern]);
-
-        add_v(&s->schema, VERR_INVALID, at, v, r->path, d);
-        free(d);
-    }
-}
-
-static void check_enum(struct vstate *s, const struct schema_row *r, const cJSON *v)
-{
-    struct sbuf sb = {0};
-    char *printed = NULL;
-    size_t i;
-
-    if (!r->enums)
-        return;
-    printed = cJSON_IsString(v) ? xstrdup(v->valuestring) : xasprintf("%lld", (long long)num(v));
-    for (i = 0; r->enums[i]; i++)
-        if (!strcmp(r->enums[i], printed))
-            goto out;
-    sb_puts(&sb, "supported values: ");
-    for (i = 0; r->enums[i]; i++) {
-        if (i)
-            sb_puts(&sb, ", ");
-        sb_goquote(&sb, r->enums[i]);
-    }
-    add_v(&s->schema, VERR_NOT_SUPPORTED, fpath_str(&s->at), v, r->path, sb.buf);
-out:
-    sb_release(&sb);
-    free(printed);
-}
-
-static void check_number(struct vstate *s, const struct schema_row *r, const cJSON *v)
-{
-    const char *at = fpath_str(&s->at);
-    char buf[512];
-
-    if (r->has_max && num(v) > r->max) {
-        snprintf(buf, sizeof(buf), "%s in body should be less than or equal to %lld", at,
-                 (long long)r->max);
-        add_v(&s->schema, VERR_INVALID, at, v, r->path, buf);
-    }
-    if (r->has_min && num(v) < r->min) {
-        snprintf(buf, sizeof(buf), "%s in body should be greater than or equal to %lld", at,
-                 (long long)r->min);
-        add_v(&s->schema, VERR_INVALID, at, v, r->path, buf);
-    }
-}
-
-static void check_count(struct vstate *s, const struct schema_row *r, const cJSON *v)
-{
-    const char *at = fpath_str(&s->at);
-    int64_t n = cJSON_GetArraySize(v);
-    int64_t max = cJSON_IsArray(v) ? r->max_items : r->max_props;
-    char buf[512];
-
-    if (max != SCH_UNSET && n > max) {
-        char *val = xasprintf("%lld", (long long)n);
-        struct verr *e;
-
-        e = verr_add(&s->schema, VERR_TOO_MANY, at, val, "must have at most %lld %s",
-                     (long long)max, max == 1 ? "item" : "items");
-        e->rule = r->path;
-        free(val);
-    } else if (cJSON_IsArray(v) && r->min_items != SCH_UNSET && n < r->min_items) {
-        char *val = xasprintf("%lld", (long long)n);
-        struct verr *e;
-
-        snprintf(buf, sizeof(buf), "%s in body should have at least %lld items", at,
-                 (long long)r->min_items);
-        e = verr_add(&s->schema, VERR_INVALID, at, val, "%s", buf);
-        e->rule = r->path;
-        free(val);
-    }
-}
-
-/* Go's net.ParseIP plus kube-openapi's "contains . / :" (§1.3). */
-static int format_ip(const char *s, int v6)
-{
-    unsigned char buf[16];
-    const char *p;
-
-    if (!v6) {
-        if (!strchr(s, '.'))
-            return 0;
-        if (inet_pton(AF_INET, s, buf) == 1) {
-            for (p = s; *p; p++)
-                if (*p == '0' && (p == s || p[-1] == '.') && isdigit((unsigned char)p[1]))
-                    return 0;
-            return 1;
-        }
-        return strchr(s, ':') && inet_pton(AF_INET6, s, buf) == 1;
-    }
-    return strchr(s, ':') && inet_pton(AF_INET6, s, buf) == 1;
-}
-
-/*
- * Gateway addresses: oneOf {type IPAddress, value ipv4|ipv6} | {type not
- * IPAddress}. kube-openapi keeps the best failing anyOf branch, the first
- * (ipv4); the composite oneOf/anyOf summaries are not reproduced (§1.3).
- */
-static void check_oneof_ip(struct vstate *s, const struct schema_row *r, const cJSON *v)
-{
-    const cJSON *type = cJSON_GetObjectItemCaseSensitive(v, "type");
-    const cJSON *value = cJSON_GetObjectItemCaseSensitive(v, "value");
-    size_t mark = fpath_len(&s->at);
-    const char *at;
-    char *d;
-
-    if (!cJSON_IsString(type) || strcmp(type->valuestring, "IPAddress") != 0 ||
-        !cJSON_IsString(value) || format_ip(value->valuestring, 0) ||
-        format_ip(value->valuestring, 1))
-        return;
-    fpath_child(&s->at, "value");
-    at = fpath_str(&s->at);
-    d = xasprintf("%s in body must be of type ipv4: \"%s\"", at, value->valuestring);
-    add_v(&s->schema, VERR_TYPE_INVALID, at, value, r->path, d);
-    free(d);
-    fpath_truncate(&s->at, mark);
-}
-
-static const cJSON *correlate_item(const struct schema_node *n, const cJSON *item,
-                                   const cJSON *old_list);
-static void strict_check(struct vstate *s, const struct schema_row *r, const cJSON *v);
-static void check_list_unique(struct vstate *s, const struct schema_row *r, const cJSON *v,
-                              const cJSON *old);
-static void walk_schema(struct vstate *s, const struct schema_node *n, const cJSON *v,
-                        const cJSON *old);
-
-static void walk_props(struct vstate *s, const struct schema_node *n, const cJSON *v,
-                       const cJSON *old)
-{
-    size_t i, mark = fpath_len(&s->at);
-    const cJSON *item;
-
-    for (i = 0; i < n->nchild; i++) {
-        const struct schema_node *c = n->child[i];
-
-        if (c->row->required && !cJSON_GetObjectItemCaseSensitive(v, c->name)) {
-            fpath_child(&s->at, c->name);
-            add_v(&s->schema, VERR_REQUIRED, fpath_str(&s->at), NULL, c->row->path, "");
-            fpath_truncate(&s->at, mark);
-        }
-    }
-    cJSON_ArrayForEach(item, v) {
-        const struct schema_node *c = schema_child(n, item->string);
-        const cJSON *o = cJSON_GetObjectItemCaseSensitive(old, item->string);
-
-        fpath_child(&s->at, item->string);
-        if (c)
-            walk_schema(s, c, item, o);
-        else if (n->values)
-            walk_schema(s, n->values, item, o);
-        else
-            add_v(&s->extra, VERR_UNKNOWN_FIELD, fpath_str(&s->at), NULL, NULL, "")->level =
-                s->o->unknown_strict ? VERR_ERROR : VERR_WARNING;
-        fpath_truncate(&s->at, mark);
-    }
-}
-
-static void walk_items(struct vstate *s, const struct schema_node *n, const cJSON *v,
-                       const cJSON *old)
-{
-    size_t i = 0, mark = fpath_len(&s->at);
-    const cJSON *item;
-
-    cJSON_ArrayForEach(item, v) {
-        fpath_index(&s->at, i++);
-        walk_schema(s, n->items, item, correlate_item(n, item, old));
-        fpath_truncate(&s->at, mark);
-    }
-}
-
-static void walk_schema(struct vstate *s, const struct schema_node *n, const cJSON *v,
-                        const cJSON *old)
-{
-    const struct schema_row *r = n->row;
-
-    if (old && s->op == VALIDATE_UPDATE && cel_equal(v, old))
-        return; /* ratcheting: an unchanged value keeps whatever it had (§1.2 6) */
-    if (r && !type_ok(r->type, v)) {
-        const char *at = fpath_str(&s->at);
-        char *d = xasprintf("%s in body must be of type %s: \"%s\"", at, sch_type_name(r->type),
-                            json_type_name(v));
-        char *val = verr_value_str(json_type_name(v));
-
-        verr_add(&s->schema, VERR_TYPE_INVALID, at, val, "%s", d)->rule = r->path;
-        free(val);
-        free(d);
-        return;
-    }
-    if (r && r->type == SCH_STRING) {
-        check_string(s, r, v);
-        check_enum(s, r, v);
-        strict_check(s, r, v);
-    } else if (r && (r->type == SCH_INTEGER || r->type == SCH_NUMBER)) {
-        check_enum(s, r, v);
-        check_number(s, r, v);
-    } else if (r && (r->type == SCH_ARRAY || r->type == SCH_OBJECT)) {
-        check_count(s, r, v);
-    }
-    if (r && r->oneof_ip)
-        check_oneof_ip(s, r, v);
-    if (cJSON_IsObject(v))
-        walk_props(s, n, v, old);
-    else if (cJSON_IsArray(v) && n->items)
-        walk_items(s, n, v, old);
-    if (r && r->type == SCH_ARRAY)
-        check_list_unique(s, r, v, old);
-}
-
-/* ---- list-type uniqueness (§1.2 4c, §1.4) ---- */
-
-/*
- * The key of a map-list item as the API server prints the Duplicate's bad
- * value: a map of the key fields the item has, through json.Marshal
- * (keys sorted), e.g. {"name":"same"}; {} when it has none.
- */
-static char *list_key(const struct schema_row *r, const cJSON *item)
-{
-    struct sbuf sb = {0};
-    cJSON *key = cJSON_CreateObject();
-    const char *k = r->list_keys;
-
-    while (k && *k) {
-        const char *comma = strchr(k, ',');
-        size_t len = comma ? (size_t)(comma - k) : strlen(k);
-        char name[64];
-        const cJSON *v;
-
-        snprintf(name, sizeof(name), "%.*s", (int)len, k);
-        v = cJSON_GetObjectItemCaseSensitive(item, name);
-        if (v)
-            cJSON_AddItemToObject(key, name, cJSON_Duplicate(v, 1));
-        k = comma ? comma + 1 : NULL;
-    }
-    sb_gojson(&sb, key);
-    cJSON_Delete(key);
-    return sb_detach(&sb);
-}
-
-/* Do two items have the same identity: equal key fields (an absent key
-   equals only an absent key) for map lists, equal values for set lists? */
-static int same_item(const struct schema_row *r, const cJSON *a, const cJSON *b)
-{
-    const char *k = r->list_keys;
-
-    if (r->list != SCH_LIST_MAP)
-        return cel_equal(a, b);
-    while (k && *k) {
-        const char *comma = strchr(k, ',');
-        size_t len = comma ? (size_t)(comma - k) : strlen(k);
-        char key[64];
-        const cJSON *va, *vb;
-
-        snprintf(key, sizeof(key), "%.*s", (int)len, k);
-        va = cJSON_GetObjectItemCaseSensitive(a, key);
-        vb = cJSON_GetObjectItemCaseSensitive(b, key);
-        if ((va || vb) && !cel_equal(va, vb))
-            return 0;
-        k = comma ? comma + 1 : NULL;
-    }
-    return 1;
-}
-
-static int has_duplicates(const struct schema_row *r, const cJSON *v)
-{
-    const cJSON *a, *b;
-
-    cJSON_ArrayForEach(a, v)
-    {
-        for (b = v->child; b != a; b = b->next)
-            if (same_item(r, a, b))
-                return 1;
-    }
-    return 0;
-}
-
-static void check_list_unique(struct vstate *s, const struct schema_row *r, const cJSON *v,
-                              const cJSON *old)
-{
-    size_t mark = fpath_len(&s->at), i = 0;
-    const cJSON *item, *prev;
-
-    if (r->list != SCH_LIST_MAP && r->list != SCH_LIST_SET)
-        return;
-    if (old && s->op == VALIDATE_UPDATE && cJSON_IsArray(old) && has_duplicates(r, old))
-        return; /* only checked on update when the old list had none */
-    cJSON_ArrayForEach(item, v)
-    {
-        int seen = 0;
-
-        for (prev = v->child; prev != item; prev = prev->next)
-            seen += same_item(r, item, prev);
-        if (seen == 1) { /* reported at the 2nd occurrence only */
-            char *val = r->list == SCH_LIST_MAP ? list_key(r, item)
-                        : cJSON_IsString(item)  ? verr_value_str(item->valuestring)
-                                                : verr_value_json(item);
-
-            fpath_index(&s->at, i);
-            verr_add(&s->lists, VERR_DUPLICATE, fpath_str(&s->at), val, "%s", "")->rule = r->path;
-            fpath_truncate(&s->at, mark);
-            free(val);
-        }
-        i++;
-    }
-}
-
-/* The old element a new list element corresponds to: by key for map
-   lists, none otherwise (ratcheting correlates only what it can). */
-static const cJSON *correlate_item(const struct schema_node *n, const cJSON *item,
-                                   const cJSON *old_list)
-{
-    const struct schema_row *r = n->row;
-    const cJSON *o;
-    char *want;
-    const cJSON *found = NULL;
-
-    if (!old_list || !r || r->list != SCH_LIST_MAP || !cJSON_IsArray(old_list))
-        return NULL;
-    want = list_key(r, item);
-    cJSON_ArrayForEach(o, old_list) {
-        char *k = list_key(r, o);
-
-        if (!found && !strcmp(k, want))
-            found = o;
-        free(k);
-    }
-    free(want);
-    return found;
 }
 
 /* ---- the CEL pass ---- */
@@ -486,6 +100,7 @@ static void walk_cel(struct vstate *s, const struct schema_node *n, const cJSON 
     size_t mark = fpath_len(&s->at), i;
     const cJSON *item;
 
+    old = openapi_ratchet_old(n, v, old);
     run_rules(s, n, v, old);
     if (cJSON_IsObject(v)) {
         cJSON_ArrayForEach(item, v) {
@@ -503,7 +118,7 @@ static void walk_cel(struct vstate *s, const struct schema_node *n, const cJSON 
         i = 0;
         cJSON_ArrayForEach(item, v) {
             fpath_index(&s->at, i++);
-            walk_cel(s, n->items, item, correlate_item(n, item, old));
+            walk_cel(s, n->items, item, openapi_correlate(n, item, old));
             fpath_truncate(&s->at, mark);
         }
     }
@@ -521,16 +136,18 @@ static int ends_with(const char *s, const char *suffix)
     return a >= b && !strcmp(s + a - b, suffix);
 }
 
-static void strict_add(struct vstate *s, const struct schema_row *r, const cJSON *v,
-                       const char *detail)
+static void strict_add(struct vstate *s, const char *at, const struct schema_row *r,
+                       const cJSON *v, const char *detail)
 {
-    struct verr *e = add_v(&s->extra, VERR_INVALID, fpath_str(&s->at), v, r->path, detail);
+    struct verr *e = add_v(&s->extra, VERR_INVALID, at, v, r->path, detail);
 
     e->level = s->o->strict ? VERR_ERROR : VERR_WARNING;
 }
 
-static void strict_check(struct vstate *s, const struct schema_row *r, const cJSON *v)
+static void strict_check(void *ctx, const struct schema_row *r, const cJSON *v, const char *at)
 {
+    struct vstate *s = ctx;
+
     const char *str = v->valuestring;
     size_t i;
 
@@ -541,14 +158,14 @@ static void strict_check(struct vstate *s, const struct schema_row *r, const cJS
         for (i = 0; i < ARRAY_SIZE(exact); i++)
             ok |= !strcmp(str, exact[i]);
         if (!ok && !(rx_search(RX_P08, str) && !strchr(str, ' ')))
-            strict_add(s, r, v,
+            strict_add(s, at, r, v,
                        "strict: accepted only because upstream's AddressType pattern "
                        "(P12) is an unanchored alternation; use Hostname, IPAddress, "
                        "NamedAddress or a domain-prefixed name such as example.com/custom");
     }
     if (r->pattern == RX_P14 && rx_search(RX_P14, str) && !rx_search(RX_STRICT_PROTO_NAME, str) &&
         !rx_search(RX_STRICT_PROTO_DOMAIN, str))
-        strict_add(s, r, v,
+        strict_add(s, at, r, v,
                    "strict: accepted only because the second alternative of upstream's "
                    "ProtocolType pattern (P14) has no '^'; use a protocol name such as HTTPS "
                    "or a domain-prefixed name such as example.com/proto");
@@ -557,50 +174,21 @@ static void strict_check(struct vstate *s, const struct schema_row *r, const cJS
             if ((unsigned char)str[i] <= 0x20 || str[i] == 0x7F || strchr("<>\"{}|\\^`", str[i]))
                 break;
         if (str[i])
-            strict_add(s, r, v,
+            strict_add(s, at, r, v,
                        "strict: upstream's AbsoluteURI pattern (P15) checks only a "
                        "'scheme://authority' prefix; this URI has characters RFC 3986 forbids");
     }
     if (r->pattern == RX_NONE && s->o->channel != SCH_EXPERIMENTAL)
         for (i = 0; i < ARRAY_SIZE(strict_header_value_suffixes); i++)
             if (ends_with(r->path, strict_header_value_suffixes[i]) && !rx_search(RX_P09, str))
-                strict_add(s, r, v,
+                strict_add(s, at, r, v,
                            "strict: header value has a control character or leading, trailing "
                            "or repeated white space (CR/LF allow header injection); the "
                            "standard channel does not check header values, the experimental "
                            "channel's pattern P09 does");
 }
 
-/* ---- metadata, identity ---- */
-
-static void check_metadata(struct vstate *s, const cJSON *obj, int namespaced)
-{
-    const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
-    const cJSON *name = cJSON_GetObjectItemCaseSensitive(md, "name");
-    const cJSON *gen = cJSON_GetObjectItemCaseSensitive(md, "generateName");
-    const cJSON *ns = cJSON_GetObjectItemCaseSensitive(md, "namespace");
-
-    if (!cJSON_IsString(name) || !name->valuestring[0]) {
-        if (!cJSON_IsString(gen) || !gen->valuestring[0])
-            verr_add(&s->schema, VERR_REQUIRED, "metadata.name", NULL,
-                     "name or generateName is required")
-                ->rule = "metadata.name";
-    } else {
-        /* IsDNS1123Subdomain: both findings when both apply */
-        if (strlen(name->valuestring) > 253)
-            add_v(&s->schema, VERR_INVALID, "metadata.name", name, "metadata.name",
-                  "must be no more than 253 characters");
-        if (!rx_search(RX_P04, name->valuestring))
-            add_v(&s->schema, VERR_INVALID, "metadata.name", name, "metadata.name",
-                  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
-                  "characters, '-' or '.', and must start and end with an alphanumeric "
-                  "character (e.g. 'example.com', regex used for validation is "
-                  "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
-    }
-    if (cJSON_IsString(ns) && ns->valuestring[0] && !namespaced)
-        verr_add(&s->schema, VERR_FORBIDDEN, "metadata.namespace", NULL, "not allowed on this type")
-            ->rule = "metadata.namespace";
-}
+/* ---- identity ---- */
 
 void validate_gvk(const cJSON *obj, char *group, size_t glen, char *version, size_t vlen,
                   const char **kind)
@@ -622,10 +210,50 @@ void validate_gvk(const cJSON *obj, char *group, size_t glen, char *version, siz
     }
 }
 
+/* Move the warning-level items of 'from' to the end of 'to'. */
+static void move_warnings(struct verr_list *from, struct verr_list *to)
+{
+    struct verr_list keep = VERR_LIST_INIT, warn = VERR_LIST_INIT;
+    size_t i;
+
+    for (i = 0; i < from->len; i++) {
+        struct verr_list *dst = from->item[i].level == VERR_WARNING ? &warn : &keep;
+
+        if (dst->len == dst->alloc) {
+            dst->alloc = dst->alloc ? dst->alloc * 2 : 8;
+            dst->item = xrealloc(dst->item, dst->alloc * sizeof(*dst->item));
+        }
+        dst->item[dst->len++] = from->item[i];
+    }
+    free(from->item);
+    *from = keep;
+    verr_splice(to, &warn);
+}
+
+/*
+ * Unknown fields: under strict field validation (kubectl's default) the
+ * API server answers with them alone (400, before any validation); else
+ * they are warnings next to the verdict.
+ */
+static void settle_unknown(struct vstate *s)
+{
+    size_t i;
+
+    move_warnings(&s->oa.schema, &s->extra); /* ObjectMeta's finalizer notes */
+    for (i = 0; i < s->unknown.len; i++)
+        s->unknown.item[i].level = s->o->unknown_strict ? VERR_ERROR : VERR_WARNING;
+    if (s->o->unknown_strict && s->unknown.len) {
+        verr_list_release(&s->oa.schema);
+        verr_list_release(&s->oa.lists);
+        verr_list_release(&s->cel);
+        verr_list_release(&s->extra);
+    }
+}
+
 static void state_release(struct vstate *s)
 {
-    verr_list_release(&s->schema);
-    verr_list_release(&s->lists);
+    openapi_walk_release(&s->oa);
+    verr_list_release(&s->unknown);
     verr_list_release(&s->cel);
     verr_list_release(&s->extra);
     fpath_release(&s->at);
@@ -648,15 +276,15 @@ static void judge(struct vstate *s, const struct schema_set *set, const struct s
     const cJSON *ospec = cJSON_GetObjectItemCaseSensitive(old, "spec");
     const struct schema_node *sn = schema_child(root, "spec");
 
-    check_metadata(s, obj, strcmp(set->kind, "GatewayClass") != 0);
+    objectmeta_validate(obj, strcmp(set->kind, "GatewayClass") != 0, &s->oa.schema);
     if (!spec && sn && sn->row->required) {
-        verr_add(&s->schema, VERR_REQUIRED, "spec", NULL, "%s", "")->rule = "spec";
+        verr_add(&s->oa.schema, VERR_REQUIRED, "spec", NULL, "%s", "")->rule = "spec";
     } else if (spec && sn) {
-        fpath_child(&s->at, "spec");
-        walk_schema(s, sn, spec, ospec);
-        fpath_truncate(&s->at, 0);
+        fpath_child(&s->oa.at, "spec");
+        openapi_validate(&s->oa, sn, spec, ospec);
+        fpath_truncate(&s->oa.at, 0);
     }
-    if (blocking(&s->schema) || blocking(&s->lists)) {
+    if (blocking(&s->oa.schema) || blocking(&s->oa.lists)) {
         if (set->ncel)
             verr_add(&s->cel, VERR_INVALID, "<nil>", "null",
                      "some validation rules were not checked because the object was invalid; "
@@ -679,6 +307,7 @@ enum validate_status validate_object(const struct validate_opts *o, const cJSON 
     char group[256], version[64];
     const char *kind;
     cJSON *copy = NULL, *ocopy = NULL;
+    char *decode_err;
 
     if (!o)
         o = &defopts;
@@ -706,16 +335,34 @@ enum validate_status validate_object(const struct validate_opts *o, const cJSON 
     }
     if (op == VALIDATE_DELETE)
         return VALIDATE_OK; /* never validated (§5) */
+    decode_err = objectmeta_decode_error(obj, set->kind, version);
+    if (decode_err) { /* the API server cannot decode it: 400, nothing else is judged */
+        verr_add(out, VERR_NOTE, "metadata", NULL, "%s", decode_err)->rule = "metadata";
+        free(decode_err);
+        return VALIDATE_OK;
+    }
     s.o = o;
     s.kind = set->kind;
     s.op = op;
+    s.oa.op = op == VALIDATE_UPDATE ? OPENAPI_UPDATE : OPENAPI_CREATE;
+    s.oa.on_string = strict_check;
+    s.oa.ctx = &s;
+    /* as the API server decodes: prune unknown fields, then default (and
+       drop nulls that have no default) */
     copy = cJSON_Duplicate(obj, 1);
+    objectmeta_unknown_fields(copy, &s.unknown);
+    openapi_prune(root, copy, &s.unknown);
     defaults_apply(root, copy);
     if (old && op == VALIDATE_UPDATE) {
+        struct verr_list ignored = VERR_LIST_INIT;
+
         ocopy = cJSON_Duplicate(old, 1);
+        openapi_prune(root, ocopy, &ignored);
+        verr_list_release(&ignored);
         defaults_apply(root, ocopy);
     }
     judge(&s, set, root, copy, ocopy);
+    settle_unknown(&s);
     if (set->deprecated) {
         verr_add(out, VERR_NOTE, "apiVersion", NULL,
                  "The %s version of %s has been deprecated and will be removed in a future "
@@ -723,8 +370,9 @@ enum validate_status validate_object(const struct validate_opts *o, const cJSON 
                  version, set->kind)
             ->level = VERR_WARNING;
     }
-    verr_splice(out, &s.schema);
-    verr_splice(out, &s.lists);
+    verr_splice(out, &s.unknown);
+    verr_splice(out, &s.oa.schema);
+    verr_splice(out, &s.oa.lists);
     verr_splice(out, &s.cel);
     verr_splice(out, &s.extra);
     state_release(&s);

@@ -10,6 +10,9 @@
 #   valid/experimental  must pass with --channel experimental; the only stdout
 #       lines allowed are the deprecation warnings of the v1alpha2/v1alpha3
 #       objects (the API server sends those as Warning headers too).
+#   valid/main  must pass with --channel experimental --api-version main (the
+#       rules of upstream main, where they differ from the released v1.6.x
+#       ones), printing nothing on stdout; and fail under the default rules.
 # Plus exit codes, output formats, stdin, directory recursion and skipping.
 #
 # Run from anywhere: sh tests/cli/examples.sh. Prints TAP.
@@ -152,6 +155,25 @@ if [ "$ndep" -eq "$ndepfiles" ] && [ "$ndep" -gt 0 ]; then
     ok "valid/experimental: one deprecation warning per v1alpha2/v1alpha3 object ($ndep)"
 else
     notok "valid/experimental: one deprecation warning per v1alpha2/v1alpha3 object (got $ndep, want $ndepfiles)"
+fi
+
+# valid/main: documents in the shape of upstream main (bundle "main").
+run --channel experimental --api-version main "$EX/valid/main" </dev/null
+if [ "$rc" -eq 0 ] && [ ! -s "$tmp/out" ] && sanitized; then
+    ok "valid/main [experimental, --api-version main]: exit 0, nothing on stdout"
+else
+    notok "valid/main [experimental, --api-version main]: exit 0, nothing on stdout (exit $rc)"
+    diag "$tmp/out"
+    diag "$tmp/err"
+fi
+
+# ... which the default rules (the released v1.6.x CRDs) do not know.
+run --channel experimental "$EX/valid/main" </dev/null
+if [ "$rc" -eq 1 ] && sanitized && grep -q 'unknown field ".*sessionPersistence.cookie"' "$tmp/out"; then
+    ok "valid/main [experimental, default v1.6]: exit 1, main's sessionPersistence.cookie is unknown"
+else
+    notok "valid/main [experimental, default v1.6]: exit 1, main's sessionPersistence.cookie is unknown (exit $rc)"
+    diag "$tmp/out"
 fi
 
 # Both sets at once, as CI would run them, counted through -o json.

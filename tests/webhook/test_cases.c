@@ -159,6 +159,16 @@ static void run_case(const cJSON *c, const char *file, int line)
     good &= check_substrings(expect, "contains", &errs, VERR_ERROR);
     good &= check_substrings(expect, "warnings", &errs, VERR_WARNING);
     good &= check_rows(c, kind, &errs, allowed, name);
+    if (!good && getenv("GC_SHOW_ERRORS")) { /* the whole list, to inspect or re-baseline */
+        size_t i;
+
+        for (i = 0; i < errs.len; i++) {
+            char *m = verr_format(&errs.item[i]);
+
+            printf("#   %s: %s\n", errs.item[i].level == VERR_ERROR ? "error" : "warning", m);
+            free(m);
+        }
+    }
     ok(good, "%s:%d: %s", file, line, name);
     verr_list_release(&errs);
 }
