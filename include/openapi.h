@@ -20,10 +20,10 @@ typedef void (*openapi_string_hook)(void *ctx, const struct schema_row *r, const
                                     const char *at);
 
 struct openapi_walk {
-    enum openapi_op op;          /* UPDATE ratchets unchanged values (§1.2 6) */
-    struct verr_list schema;     /* schema errors, in the API server's order */
-    struct verr_list lists;      /* list-type duplicates, reported after the schema's */
-    struct fpath at;             /* the path being walked */
+    enum openapi_op op;            /* UPDATE ratchets unchanged values (§1.2 6) */
+    struct verr_list schema;       /* schema errors, in the API server's order */
+    struct verr_list lists;        /* list-type duplicates, reported after the schema's */
+    struct fpath at;               /* the path being walked */
     openapi_string_hook on_string; /* may be NULL */
     void *ctx;
 };

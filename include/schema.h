@@ -97,7 +97,7 @@ struct schema_node {
     struct schema_node *values;    /* "{}" child, for maps */
     const struct schema_cel **cel; /* rules carried by this node, spec order */
     size_t ncel;
-    cJSON *default_value;          /* row->default_json parsed once, or NULL */
+    cJSON *default_value; /* row->default_json parsed once, or NULL */
 };
 
 /*

@@ -114,8 +114,7 @@ static const cJSON *step_property(const cJSON *o, const char **p)
     const cJSON *best = NULL, *c;
     size_t bestlen = 0;
 
-    cJSON_ArrayForEach(c, o)
-    {
+    cJSON_ArrayForEach(c, o) {
         size_t l = strlen(c->string);
 
         if (l > bestlen && !strncmp(*p, c->string, l) &&
@@ -453,6 +452,70 @@ static void finish_output(struct vrun *r)
     }
 }
 
+/* One option's value; 0 on success, -1 after an error message. */
+static int set_option(struct vcfg *cfg, int c, const char *arg)
+{
+    switch (c) {
+    case 'c':
+        if (!strcmp(arg, "standard") || !strcmp(arg, "experimental")) {
+            cfg->opts.channel = arg[0] == 's' ? SCH_STANDARD : SCH_EXPERIMENTAL;
+            return 0;
+        }
+        fprintf(stderr, "error: invalid channel '%s' (standard|experimental)\n", arg);
+        return -1;
+    case 'o':
+        if (!strcmp(arg, "text") || !strcmp(arg, "json") || !strcmp(arg, "junit")) {
+            cfg->format = arg[0] == 't' ? OUT_TEXT : arg[1] == 's' ? OUT_JSON : OUT_JUNIT;
+            return 0;
+        }
+        fprintf(stderr, "error: invalid output '%s' (text|json|junit)\n", arg);
+        return -1;
+    case 'a':
+        if (!strcmp(arg, "v1.2") || !strcmp(arg, "main"))
+            cfg->opts.bundle = arg;
+        else if (strcmp(arg, "v1.6") != 0)
+            return fprintf(stderr, "error: invalid --api-version '%s' (v1.6|v1.2|main)\n", arg), -1;
+        return 0;
+    case 's':
+        cfg->opts.strict = 1;
+        return 0;
+    case 'u':
+        cfg->opts.unknown_strict = 0;
+        return 0;
+    case 'q':
+        cfg->quiet = 1;
+        return 0;
+    case 'U':
+        cfg->upgrade_check = 1;
+        return 0;
+    default:
+        fputs(usage_text, stderr);
+        return -1;
+    }
+}
+
+/* Combinations that cannot work, and a missing PATH. */
+static int check_args(const struct vcfg *cfg, int argc)
+{
+    if (cfg->opts.bundle && !strcmp(cfg->opts.bundle, "v1.2") &&
+        cfg->opts.channel == SCH_EXPERIMENTAL) {
+        fprintf(stderr, "error: --api-version v1.2 covers the standard channel only: the "
+                        "v1.2.1 experimental schemas are not known to gatecheck in full\n");
+        return -1;
+    }
+    if (cfg->upgrade_check && (cfg->opts.bundle || cfg->opts.channel == SCH_EXPERIMENTAL)) {
+        fprintf(stderr, "error: --upgrade-check compares v1.2 with v1.6 in the standard channel; "
+                        "drop --api-version and --channel experimental\n");
+        return -1;
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "error: no PATH given (use '-' for standard input)\n%s", usage_text);
+        return -1;
+    }
+    return 0;
+}
+
+/* Returns 0 to run, 1 after --help, -1 on a usage error. */
 static int parse_args(int argc, char **argv, struct vcfg *cfg)
 {
     static const struct option longopts[] = {{"channel", required_argument, NULL, 'c'},
@@ -470,72 +533,14 @@ static int parse_args(int argc, char **argv, struct vcfg *cfg)
     cfg->opts.unknown_strict = 1;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            if (!strcmp(optarg, "standard"))
-                cfg->opts.channel = SCH_STANDARD;
-            else if (!strcmp(optarg, "experimental"))
-                cfg->opts.channel = SCH_EXPERIMENTAL;
-            else
-                return fprintf(stderr, "error: invalid channel '%s' (standard|experimental)\n",
-                               optarg),
-                       -1;
-            break;
-        case 'o':
-            if (!strcmp(optarg, "text"))
-                cfg->format = OUT_TEXT;
-            else if (!strcmp(optarg, "json"))
-                cfg->format = OUT_JSON;
-            else if (!strcmp(optarg, "junit"))
-                cfg->format = OUT_JUNIT;
-            else
-                return fprintf(stderr, "error: invalid output '%s' (text|json|junit)\n", optarg),
-                       -1;
-            break;
-        case 's':
-            cfg->opts.strict = 1;
-            break;
-        case 'u':
-            cfg->opts.unknown_strict = 0;
-            break;
-        case 'q':
-            cfg->quiet = 1;
-            break;
-        case 'a':
-            if (!strcmp(optarg, "v1.2") || !strcmp(optarg, "main"))
-                cfg->opts.bundle = optarg;
-            else if (strcmp(optarg, "v1.6") != 0)
-                return fprintf(stderr, "error: invalid --api-version '%s' (v1.6|v1.2|main)\n",
-                               optarg),
-                       -1;
-            break;
-        case 'U':
-            cfg->upgrade_check = 1;
-            break;
-        case 'h':
+        if (c == 'h') {
             fputs(usage_text, stdout);
             return 1;
-        default:
-            fputs(usage_text, stderr);
-            return -1;
         }
+        if (set_option(cfg, c, optarg) != 0)
+            return -1;
     }
-    if (cfg->opts.bundle && !strcmp(cfg->opts.bundle, "v1.2") &&
-        cfg->opts.channel == SCH_EXPERIMENTAL) {
-        fprintf(stderr, "error: --api-version v1.2 covers the standard channel only: the "
-                        "v1.2.1 experimental schemas are not known to gatecheck in full\n");
-        return -1;
-    }
-    if (cfg->upgrade_check && (cfg->opts.bundle || cfg->opts.channel == SCH_EXPERIMENTAL)) {
-        fprintf(stderr, "error: --upgrade-check compares v1.2 with v1.6 in the standard channel; "
-                        "drop --api-version and --channel experimental\n");
-        return -1;
-    }
-    if (optind >= argc) {
-        fprintf(stderr, "error: no PATH given (use '-' for standard input)\n%s", usage_text);
-        return -1;
-    }
-    return 0;
+    return check_args(cfg, argc);
 }
 
 int cmd_validate(int argc, char **argv)

@@ -45,8 +45,8 @@ static const char *data_type(const cJSON *v, const char **format)
     return "null";
 }
 
-static const char *const type_names[] = {"object", "array", "string", "integer", "boolean",
-                                         "number"};
+static const char *const type_names[] = {"object",  "array",   "string",
+                                         "integer", "boolean", "number"};
 static const char *const format_names[] = {"", "int32", "int64", "date-time"};
 
 static struct verr *add(struct verr_list *l, enum verr_type t, const char *at, char *value,
@@ -140,8 +140,7 @@ static void check_oneof_ip(struct openapi_walk *w, const struct schema_row *r, c
     d = xasprintf("\"%s\" must validate at least one schema (anyOf)", fpath_str(&w->at));
     add(&w->schema, VERR_INVALID, "<nil>", xstrdup("\"\""), r->path, d);
     free(d);
-    d = xasprintf("%s in body must be of type ipv4: \"%s\"", fpath_str(&w->at),
-                  value->valuestring);
+    d = xasprintf("%s in body must be of type ipv4: \"%s\"", fpath_str(&w->at), value->valuestring);
     add(&w->schema, VERR_TYPE_INVALID, fpath_str(&w->at), verr_value_json(value), r->path, d);
     free(d);
     fpath_truncate(&w->at, mark);
@@ -170,8 +169,7 @@ static void check_string(struct openapi_walk *w, const struct schema_row *r, con
 }
 
 /* IsValueValidAgainstRange(): integral and within the format's range. */
-static void check_number_range(struct openapi_walk *w, const struct schema_row *r,
-                               const cJSON *v)
+static void check_number_range(struct openapi_walk *w, const struct schema_row *r, const cJSON *v)
 {
     double d = v->valuedouble;
     int ok = is_int64(v);
@@ -200,8 +198,7 @@ static void check_number(struct openapi_walk *w, const struct schema_row *r, con
 
     check_number_range(w, r, v);
     if (r->has_min && v->valuedouble < (double)r->min) {
-        d = xasprintf("%s in body should be greater than or equal to %lld", at,
-                      (long long)r->min);
+        d = xasprintf("%s in body should be greater than or equal to %lld", at, (long long)r->min);
         add(&w->schema, VERR_INVALID, at, verr_value_json(v), r->path, d);
         free(d);
     }
@@ -313,8 +310,7 @@ static int has_duplicates(const struct schema_row *r, const cJSON *v)
 
     if (!cJSON_IsArray(v))
         return 0;
-    cJSON_ArrayForEach(a, v)
-    {
+    cJSON_ArrayForEach(a, v) {
         for (b = v->child; b != a; b = b->next)
             if (same_item(r, a, b))
                 return 1;
@@ -322,8 +318,8 @@ static int has_duplicates(const struct schema_row *r, const cJSON *v)
     return 0;
 }
 
-static void check_list_unique(struct openapi_walk *w, const struct schema_row *r,
-                              const cJSON *v, const cJSON *old)
+static void check_list_unique(struct openapi_walk *w, const struct schema_row *r, const cJSON *v,
+                              const cJSON *old)
 {
     size_t mark = fpath_len(&w->at), i = 0;
     const cJSON *item, *prev;
@@ -332,8 +328,7 @@ static void check_list_unique(struct openapi_walk *w, const struct schema_row *r
         return;
     if (old && w->op == OPENAPI_UPDATE && has_duplicates(r, old))
         return; /* only checked on update when the old list had none */
-    cJSON_ArrayForEach(item, v)
-    {
+    cJSON_ArrayForEach(item, v) {
         int seen = 0;
 
         for (prev = v->child; prev != item; prev = prev->next)
@@ -365,8 +360,7 @@ const cJSON *openapi_correlate(const struct schema_node *list, const cJSON *item
 
     if (!old_list || !r || r->list != SCH_LIST_MAP || !cJSON_IsArray(old_list))
         return NULL;
-    cJSON_ArrayForEach(o, old_list)
-    {
+    cJSON_ArrayForEach(o, old_list) {
         if (same_item(r, item, o))
             return o;
     }
@@ -383,8 +377,7 @@ static void walk_object(struct openapi_walk *w, const struct schema_node *n, con
 
     if (n->row)
         check_count(w, n->row, v, 1); /* maxProperties first */
-    cJSON_ArrayForEach(item, v)
-    {
+    cJSON_ArrayForEach(item, v) {
         const struct schema_node *c = n->values ? n->values : schema_child(n, item->string);
 
         if (!c)
@@ -411,8 +404,7 @@ static void walk_array(struct openapi_walk *w, const struct schema_node *n, cons
     const cJSON *item;
 
     if (n->items) {
-        cJSON_ArrayForEach(item, v)
-        {
+        cJSON_ArrayForEach(item, v) {
             fpath_index(&w->at, i++);
             openapi_validate(w, n->items, item, openapi_correlate(n, item, old));
             fpath_truncate(&w->at, mark);
@@ -465,8 +457,9 @@ static void prune(const struct schema_node *n, cJSON *v, struct fpath *at,
 
     if (cJSON_IsObject(v)) {
         for (item = v->child; item; item = next) {
-            const struct schema_node *c =
-                !n ? NULL : n->values ? n->values : schema_child(n, item->string);
+            const struct schema_node *c = !n          ? NULL
+                                          : n->values ? n->values
+                                                      : schema_child(n, item->string);
 
             next = item->next;
             if (root && (!strcmp(item->string, "apiVersion") || !strcmp(item->string, "kind") ||
@@ -482,8 +475,7 @@ static void prune(const struct schema_node *n, cJSON *v, struct fpath *at,
                 cJSON_Delete(cJSON_DetachItemViaPointer(v, item));
         }
     } else if (cJSON_IsArray(v)) {
-        cJSON_ArrayForEach(item, v)
-        {
+        cJSON_ArrayForEach(item, v) {
             fpath_index(at, i++);
             prune(n ? n->items : NULL, item, at, unknown, 0);
             fpath_truncate(at, mark);

@@ -26,17 +26,17 @@ struct vstate {
     const struct validate_opts *o;
     const char *kind;
     enum validate_op op;
-    struct openapi_walk oa;  /* schema errors and list duplicates (openapi.c) */
-    struct verr_list cel;    /* CEL errors */
-    struct verr_list extra;  /* strict findings and warnings */
+    struct openapi_walk oa;   /* schema errors and list duplicates (openapi.c) */
+    struct verr_list cel;     /* CEL errors */
+    struct verr_list extra;   /* strict findings and warnings */
     struct verr_list unknown; /* pruned fields */
-    struct fpath at;         /* the CEL walk's path */
+    struct fpath at;          /* the CEL walk's path */
 };
 
 static const char *sch_type_name(enum sch_type t)
 {
-    static const char *const names[] = {"object", "array", "string", "integer", "boolean",
-                                        "number"};
+    static const char *const names[] = {"object",  "array",   "string",
+                                        "integer", "boolean", "number"};
     return names[t];
 }
 
@@ -82,8 +82,8 @@ static void run_rules(struct vstate *s, const struct schema_node *n, const cJSON
         if (res == CEL_TRUE)
             continue;
         if (res == CEL_ERROR) { /* the value is the node's OpenAPI type name */
-            e = verr_add(&s->cel, VERR_INVALID, fpath_str(&s->at), NULL,
-                         "%s evaluating rule: %s", c.err, rule->message);
+            e = verr_add(&s->cel, VERR_INVALID, fpath_str(&s->at), NULL, "%s evaluating rule: %s",
+                         c.err, rule->message);
             e->value = verr_value_str(type);
         } else { /* objects and arrays omit the value; scalars print it */
             e = verr_add(&s->cel, VERR_INVALID, fpath_str(&s->at), NULL, "%s", rule->message);
@@ -136,8 +136,8 @@ static int ends_with(const char *s, const char *suffix)
     return a >= b && !strcmp(s + a - b, suffix);
 }
 
-static void strict_add(struct vstate *s, const char *at, const struct schema_row *r,
-                       const cJSON *v, const char *detail)
+static void strict_add(struct vstate *s, const char *at, const struct schema_row *r, const cJSON *v,
+                       const char *detail)
 {
     struct verr *e = add_v(&s->extra, VERR_INVALID, at, v, r->path, detail);
 
@@ -297,44 +297,73 @@ static void judge(struct vstate *s, const struct schema_set *set, const struct s
     }
 }
 
-enum validate_status validate_object(const struct validate_opts *o, const cJSON *obj,
-                                     const cJSON *old, enum validate_op op, struct verr_list *out)
+/*
+ * Which schema judges obj: its group, version and kind in the channel and
+ * bundle. Returns VALIDATE_OK with *root and *set, or the status to return
+ * (an error added to out where the object is ours but unservable).
+ */
+static enum validate_status identify(const struct validate_opts *o, const cJSON *obj,
+                                     struct verr_list *out, const struct schema_node **root,
+                                     const struct schema_set **set, char *version, size_t vlen)
 {
-    struct validate_opts defopts = {0};
-    struct vstate s = {0};
-    const struct schema_set *set = NULL;
-    const struct schema_node *root;
-    char group[256], version[64];
+    unsigned channel = o->channel ? o->channel : SCH_STANDARD;
+    char group[256];
     const char *kind;
-    cJSON *copy = NULL, *ocopy = NULL;
-    char *decode_err;
+    char *av;
 
-    if (!o)
-        o = &defopts;
     if (!cJSON_IsObject(obj))
         return VALIDATE_NOT_GATEWAY; /* no apiVersion, so no group of ours */
-    validate_gvk(obj, group, sizeof(group), version, sizeof(version), &kind);
+    validate_gvk(obj, group, sizeof(group), version, vlen, &kind);
     if (strcmp(group, GROUP) != 0)
         return VALIDATE_NOT_GATEWAY;
     if (!kind || !version[0]) {
         verr_add(out, VERR_REQUIRED, kind ? "apiVersion" : "kind", NULL, "%s", "");
         return VALIDATE_BAD_OBJECT;
     }
-    root = schema_lookup_bundle(o->bundle, kind, version, o->channel ? o->channel : SCH_STANDARD,
-                                &set);
-    if (!root || !set->served) {
-        char *av = xasprintf("\"%s/%s\"", GROUP, version);
+    *root = schema_lookup_bundle(o->bundle, kind, version, channel, set);
+    if (*root && (*set)->served)
+        return VALIDATE_OK;
+    av = xasprintf("\"%s/%s\"", GROUP, version);
+    verr_add(out, VERR_NOT_SUPPORTED, "apiVersion", av,
+             "%s %s is not served in the %s channel of Gateway API %s", kind, version,
+             schema_channel_name(channel), o->bundle ? o->bundle : SCHEMA_DEFAULT_BUNDLE)
+        ->rule = "§1.1";
+    free(av);
+    return VALIDATE_UNKNOWN;
+}
 
-        verr_add(out, VERR_NOT_SUPPORTED, "apiVersion", av,
-                 "%s %s is not served in the %s channel of Gateway API %s", kind, version,
-                 schema_channel_name(o->channel ? o->channel : SCH_STANDARD),
-                 o->bundle ? o->bundle : "v1.6")
-            ->rule = "§1.1";
-        free(av);
-        return VALIDATE_UNKNOWN;
-    }
-    if (op == VALIDATE_DELETE)
-        return VALIDATE_OK; /* never validated (§5) */
+/* A copy of obj as the API server holds it after decoding: unknown fields
+   pruned (and reported to 'unknown' when not NULL), defaults applied. */
+static cJSON *decoded_copy(const struct schema_node *root, const cJSON *obj,
+                           struct verr_list *unknown)
+{
+    struct verr_list ignored = VERR_LIST_INIT;
+    cJSON *copy = cJSON_Duplicate(obj, 1);
+
+    if (unknown)
+        objectmeta_unknown_fields(copy, unknown);
+    openapi_prune(root, copy, unknown ? unknown : &ignored);
+    verr_list_release(&ignored);
+    defaults_apply(root, copy);
+    return copy;
+}
+
+enum validate_status validate_object(const struct validate_opts *o, const cJSON *obj,
+                                     const cJSON *old, enum validate_op op, struct verr_list *out)
+{
+    static const struct validate_opts defopts = {0};
+    struct vstate s = {0};
+    const struct schema_set *set = NULL;
+    const struct schema_node *root = NULL;
+    char version[64];
+    cJSON *copy, *ocopy = NULL;
+    char *decode_err;
+    enum validate_status st;
+
+    o = o ? o : &defopts;
+    st = identify(o, obj, out, &root, &set, version, sizeof(version));
+    if (st != VALIDATE_OK || op == VALIDATE_DELETE)
+        return st; /* DELETE is never validated (§5) */
     decode_err = objectmeta_decode_error(obj, set->kind, version);
     if (decode_err) { /* the API server cannot decode it: 400, nothing else is judged */
         verr_add(out, VERR_NOTE, "metadata", NULL, "%s", decode_err)->rule = "metadata";
@@ -347,29 +376,17 @@ enum validate_status validate_object(const struct validate_opts *o, const cJSON 
     s.oa.op = op == VALIDATE_UPDATE ? OPENAPI_UPDATE : OPENAPI_CREATE;
     s.oa.on_string = strict_check;
     s.oa.ctx = &s;
-    /* as the API server decodes: prune unknown fields, then default (and
-       drop nulls that have no default) */
-    copy = cJSON_Duplicate(obj, 1);
-    objectmeta_unknown_fields(copy, &s.unknown);
-    openapi_prune(root, copy, &s.unknown);
-    defaults_apply(root, copy);
-    if (old && op == VALIDATE_UPDATE) {
-        struct verr_list ignored = VERR_LIST_INIT;
-
-        ocopy = cJSON_Duplicate(old, 1);
-        openapi_prune(root, ocopy, &ignored);
-        verr_list_release(&ignored);
-        defaults_apply(root, ocopy);
-    }
+    copy = decoded_copy(root, obj, &s.unknown);
+    if (old && op == VALIDATE_UPDATE)
+        ocopy = decoded_copy(root, old, NULL);
     judge(&s, set, root, copy, ocopy);
     settle_unknown(&s);
-    if (set->deprecated) {
+    if (set->deprecated)
         verr_add(out, VERR_NOTE, "apiVersion", NULL,
                  "The %s version of %s has been deprecated and will be removed in a future "
                  "release of the API. Please upgrade to v1.",
                  version, set->kind)
             ->level = VERR_WARNING;
-    }
     verr_splice(out, &s.unknown);
     verr_splice(out, &s.oa.schema);
     verr_splice(out, &s.oa.lists);

@@ -46,8 +46,7 @@ static void test_format(void)
              "supported values: \"GET\", \"HEAD\"");
     verr_add(&l, VERR_TOO_LONG, "spec.description", "\"x\"", "may not be more than 64 bytes");
     verr_add(&l, VERR_TOO_MANY, "spec.rules", "17", "must have at most 16 items");
-    verr_add(&l, VERR_DUPLICATE, "spec.listeners[1]", "{\"name\":\"same\"}",
-             "%s", "");
+    verr_add(&l, VERR_DUPLICATE, "spec.listeners[1]", "{\"name\":\"same\"}", "%s", "");
     verr_add(&l, VERR_FORBIDDEN, "metadata.namespace", NULL, "not allowed on this type");
     verr_add(&l, VERR_UNKNOWN_FIELD, "spec.foo", NULL, "%s", "");
     verr_add(&l, VERR_REQUIRED, "spec.from", NULL, "%s", ""); /* exact duplicate: dropped */

@@ -138,7 +138,7 @@ static void run_case(const cJSON *c, const char *file, int line)
         !strcmp(str_of(c, "channel", "standard"), "experimental") ? SCH_EXPERIMENTAL : SCH_STANDARD;
     o.strict = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "strict"));
     o.bundle = str_of(c, "api_version", NULL); /* NULL: the default bundle */
-    o.unknown_strict = 1; /* a typo in test data must not pass silently */
+    o.unknown_strict = 1;                      /* a typo in test data must not pass silently */
     if (!strcmp(str_of(c, "operation", "CREATE"), "UPDATE"))
         op = VALIDATE_UPDATE;
     if (!cJSON_IsBool(want_allowed)) {
