@@ -398,7 +398,7 @@ static void walk_object(struct openapi_walk *w, const struct schema_node *n, con
 }
 
 static void walk_array(struct openapi_walk *w, const struct schema_node *n, const cJSON *v,
-                       const cJSON *old)
+                       const cJSON *old, const cJSON *raw_old)
 {
     size_t i = 0, mark = fpath_len(&w->at);
     const cJSON *item;
@@ -413,7 +413,7 @@ static void walk_array(struct openapi_walk *w, const struct schema_node *n, cons
     if (n->row) {
         check_count(w, n->row, v, 0); /* minItems, then maxItems */
         check_count(w, n->row, v, 1);
-        check_list_unique(w, n->row, v, old);
+        check_list_unique(w, n->row, v, raw_old); /* raw: duplicates in old count */
     }
 }
 
@@ -421,6 +421,7 @@ void openapi_validate(struct openapi_walk *w, const struct schema_node *n, const
                       const cJSON *old)
 {
     const struct schema_row *r = n->row;
+    const cJSON *raw_old = old;
 
     old = openapi_ratchet_old(n, v, old);
     if (old && w->op == OPENAPI_UPDATE && cel_equal(v, old))
@@ -441,7 +442,7 @@ void openapi_validate(struct openapi_walk *w, const struct schema_node *n, const
     if (cJSON_IsNumber(v))
         check_number(w, r, v);
     if (cJSON_IsArray(v))
-        walk_array(w, n, v, old);
+        walk_array(w, n, v, old, raw_old);
     check_enum(w, r, v);
     if (cJSON_IsObject(v))
         walk_object(w, n, v, old);
