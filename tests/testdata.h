@@ -104,4 +104,37 @@ __attribute__((unused)) static size_t testdata_list(const char *dir, char ***out
     return n;
 }
 
+typedef void (*testdata_case_fn)(const cJSON *c, const char *file, int line);
+
+/*
+ * Run fn on every case of the files named on the command line, or else of
+ * every *.yaml file in dir. A file that does not load is one failed check
+ * (ok() comes from tests/tap.h, included first); so is an empty dir.
+ */
+__attribute__((unused)) static void testdata_run(int argc, char **argv, const char *dir,
+                                                 testdata_case_fn fn)
+{
+    char **files = NULL;
+    size_t n, k, i;
+
+    n = argc > 1 ? (size_t)(argc - 1) : testdata_list(dir, &files);
+    if (argc <= 1 && n == 0)
+        ok(0, "%s has case files", dir);
+    for (k = 0; k < n; k++) {
+        const char *path = argc > 1 ? argv[k + 1] : files[k];
+        struct testdata_file f;
+
+        if (testdata_load(path, &f) != 0) {
+            ok(0, "%s: %s", path, f.error);
+        } else {
+            for (i = 0; i < f.ncases; i++)
+                fn(f.cases[i], path, f.lines[i]);
+            testdata_release(&f);
+        }
+        if (files)
+            free(files[k]);
+    }
+    free(files);
+}
+
 #endif

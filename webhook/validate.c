@@ -73,7 +73,7 @@ static void run_rules(struct vstate *s, const struct schema_node *n, const cJSON
             continue; /* ratcheting */
         if (!fn) {
             e = verr_add(&s->extra, VERR_INVALID, fpath_str(&s->at), "\"object\"",
-                         "rule %s is not implemented by this build: %s", rule->id, rule->message);
+                         "rule %s has no check in this build: %s", rule->id, rule->message);
             e->level = VERR_WARNING;
             e->rule = rule->id;
             continue;

@@ -173,40 +173,13 @@ static void run_case(const cJSON *c, const char *file, int line)
     verr_list_release(&errs);
 }
 
-static void run_file(const char *path)
-{
-    struct testdata_file f;
-    size_t i;
-
-    if (testdata_load(path, &f) != 0) {
-        ok(0, "%s: %s", path, f.error);
-        return;
-    }
-    for (i = 0; i < f.ncases; i++)
-        run_case(f.cases[i], path, f.lines[i]);
-    testdata_release(&f);
-}
-
 int main(int argc, char **argv)
 {
     const char *cov = getenv("GC_COVERAGE_OUT");
-    int i;
 
     if (cov)
         coverage = fopen(cov, "a");
-    if (argc > 1) {
-        for (i = 1; i < argc; i++)
-            run_file(argv[i]);
-    } else {
-        char **files = NULL;
-        size_t n = testdata_list("tests/data/rules", &files), k;
-
-        for (k = 0; k < n; k++) {
-            run_file(files[k]);
-            free(files[k]);
-        }
-        free(files);
-    }
+    testdata_run(argc, argv, "tests/data/rules", run_case);
     if (coverage)
         fclose(coverage);
     return done_testing();

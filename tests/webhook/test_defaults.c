@@ -149,28 +149,10 @@ static void run_case(const cJSON *c, const char *file, int line)
 int main(int argc, char **argv)
 {
     const char *cov = getenv("GC_COVERAGE_OUT");
-    char **files = NULL;
-    size_t n, k;
 
     if (cov)
         coverage = fopen(cov, "a");
-    n = argc > 1 ? (size_t)(argc - 1) : testdata_list("tests/data/defaults", &files);
-    for (k = 0; k < n; k++) {
-        struct testdata_file f;
-        const char *path = argc > 1 ? argv[k + 1] : files[k];
-        size_t i;
-
-        if (testdata_load(path, &f) != 0) {
-            ok(0, "%s: %s", path, f.error);
-        } else {
-            for (i = 0; i < f.ncases; i++)
-                run_case(f.cases[i], path, f.lines[i]);
-            testdata_release(&f);
-        }
-        if (files)
-            free(files[k]);
-    }
-    free(files);
+    testdata_run(argc, argv, "tests/data/defaults", run_case);
     if (coverage)
         fclose(coverage);
     return done_testing();

@@ -170,20 +170,6 @@ static void run_case(const cJSON *c0, const char *file, int line)
     cJSON_Delete(c);
 }
 
-static void run_file(const char *path)
-{
-    struct testdata_file f;
-    size_t i;
-
-    if (testdata_load(path, &f) != 0) {
-        ok(0, "%s: %s", path, f.error);
-        return;
-    }
-    for (i = 0; i < f.ncases; i++)
-        run_case(f.cases[i], path, f.lines[i]);
-    testdata_release(&f);
-}
-
 /* Direct checks of what the tables cannot say. */
 static void test_api(void)
 {
@@ -220,22 +206,7 @@ static void test_api(void)
 
 int main(int argc, char **argv)
 {
-    int i;
-
     test_api();
-    if (argc > 1) {
-        for (i = 1; i < argc; i++)
-            run_file(argv[i]);
-    } else {
-        char **files;
-        size_t n = testdata_list("tests/data/objectmeta", &files), k;
-
-        ok(n > 0, "tests/data/objectmeta has case files");
-        for (k = 0; k < n; k++) {
-            run_file(files[k]);
-            free(files[k]);
-        }
-        free(files);
-    }
+    testdata_run(argc, argv, "tests/data/objectmeta", run_case);
     return done_testing();
 }
