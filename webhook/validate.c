@@ -6,9 +6,6 @@
  */
 #include "validate.h"
 
-#include <arpa/inet.h>
-#include <ctype.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,12 +62,11 @@ static void run_rules(struct vstate *s, const struct schema_node *n, const cJSON
         cel_fn fn = cel_lookup(rule->canon);
         enum cel_result res;
         const char *type = n->row ? sch_type_name(n->row->type) : "object";
+        struct verr_list *dest;
         struct verr *e;
 
         if (rule->transition && (s->op != VALIDATE_UPDATE || !old))
             continue; /* transition rules need both values */
-        if (!rule->transition && unchanged && s->op == VALIDATE_UPDATE)
-            continue; /* ratcheting */
         if (!fn) {
             e = verr_add(&s->extra, VERR_INVALID, fpath_str(&s->at), "\"object\"",
                          "rule %s has no check in this build: %s", rule->id, rule->message);
@@ -81,16 +77,20 @@ static void run_rules(struct vstate *s, const struct schema_node *n, const cJSON
         res = fn(&c);
         if (res == CEL_TRUE)
             continue;
+        /* ratcheting: on an unchanged value the error becomes a warning */
+        dest = !rule->transition && unchanged && s->op == VALIDATE_UPDATE ? &s->extra : &s->cel;
         if (res == CEL_ERROR) { /* the value is the node's OpenAPI type name */
-            e = verr_add(&s->cel, VERR_INVALID, fpath_str(&s->at), NULL, "%s evaluating rule: %s",
+            e = verr_add(dest, VERR_INVALID, fpath_str(&s->at), NULL, "%s evaluating rule: %s",
                          c.err, rule->message);
             e->value = verr_value_str(type);
         } else { /* objects and arrays omit the value; scalars print it */
-            e = verr_add(&s->cel, VERR_INVALID, fpath_str(&s->at), NULL, "%s", rule->message);
+            e = verr_add(dest, VERR_INVALID, fpath_str(&s->at), NULL, "%s", rule->message);
             if (!cJSON_IsObject(v) && !cJSON_IsArray(v))
                 e->value = verr_value_json(v);
         }
         e->rule = rule->id;
+        if (dest == &s->extra)
+            e->level = VERR_WARNING;
     }
 }
 
