@@ -11,7 +11,7 @@ WARN      = -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
             -Wconversion -Wno-sign-conversion
 WERROR   ?= -Werror
 SAN       = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-LDLIBS    = -lyaml -lcjson -lpcre2-8 -lm -pthread
+LDLIBS    = -lmicrohttpd -lgnutls -lcurl -lssl -lcrypto -lyaml -lcjson -lpcre2-8 -lm -pthread
 
 LIB_SRC     = $(sort $(wildcard lib/*.c))
 WEBHOOK_SRC = $(sort $(filter-out webhook/main.c,$(wildcard webhook/*.c)))

@@ -5,7 +5,7 @@
 #   tools/deps.sh --check  exit 1 and name what is missing, install nothing
 set -eu
 
-BUILD="make gcc pkg-config libmicrohttpd-dev libssl-dev libcjson-dev libcurl4-openssl-dev libyaml-dev libpcre2-dev"
+BUILD="make gcc pkg-config libmicrohttpd-dev libgnutls28-dev libssl-dev libcjson-dev libcurl4-openssl-dev libyaml-dev libpcre2-dev"
 TOOLS="clang valgrind cppcheck clang-tidy clang-format python3 python3-yaml openssl curl"
 PKGS="$BUILD $TOOLS"
 

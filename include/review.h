@@ -1,0 +1,50 @@
+/*
+ * AdmissionReview in and out (spec ecosystem.md §1): decode a review body,
+ * judge the object with validate_object() or defaults_patch(), and encode
+ * the response the API server expects. Pure: bytes in, bytes out, no I/O
+ * and no globals, so unit tests, the HTTP server and fuzzers share it.
+ */
+#ifndef GC_REVIEW_H
+#define GC_REVIEW_H
+
+#include <stddef.h>
+
+#include "validate.h"
+
+enum review_endpoint { REVIEW_VALIDATE, REVIEW_MUTATE };
+
+struct review_config {
+    struct validate_opts opts;  /* channel, strict, bundle; unknown fields warn */
+    const char *webhook_name;   /* for log lines only; the API server adds its own prefix */
+};
+
+/* What happened, for logs and metrics. Strings point into the request or are static. */
+struct review_outcome {
+    char uid[128];
+    char kind[64];
+    char namespace_[254];
+    char name[254];
+    char operation[16];
+    int allowed;          /* 1 allowed, 0 denied */
+    int code;             /* status.code of a denial, 0 when allowed */
+    int patched;          /* /mutate: a non-empty patch was returned */
+    size_t warnings;
+};
+
+/*
+ * Handle one request body. Returns the HTTP status and sets *out to a
+ * malloc'd JSON body (free with free()):
+ *  - 200 with an AdmissionReview response for every decodable review, of
+ *    the same apiVersion (admission.k8s.io/v1 or v1beta1), uid echoed;
+ *    a denial is allowed:false with status {code 422, reason Invalid,
+ *    details.causes[], message '<Kind>.<group> "<name>" is invalid: ...'};
+ *    warnings within the API server's limits; /mutate returns the defaults
+ *    as a base64 JSON Patch (patchType JSONPatch), none on DELETE;
+ *  - 400 with {"error": "..."} for malformed JSON or a body that is not an
+ *    AdmissionReview request.
+ * 'outcome' (may be NULL) is filled for logging.
+ */
+int review_handle(const struct review_config *cfg, enum review_endpoint ep, const char *body,
+                  size_t len, char **out, struct review_outcome *outcome);
+
+#endif
