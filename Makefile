@@ -72,8 +72,14 @@ valgrind: build/gwhook
 build/bench_validate: $(call obj,tests/bench/bench_validate.c $(CORE_SRC))
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-bench bench-validate: build/bench_validate
+bench-validate: build/bench_validate
 	@tools/bench-validate.sh
+
+# Validations per core, then the served webhook against the upstream Go
+# webhook and nginx over TLS (tools/bench-serve.sh; docs/BENCHMARKS.md).
+bench: build/gwhook build/bench_validate
+	@tools/bench-validate.sh
+	@tools/bench-serve.sh
 
 demo:
 	@echo "make demo: not yet available (needs the local control plane, issue 4)"
@@ -104,3 +110,26 @@ schema:
 	tools/gen-schema.py --rows $(SPEC) > tools/spec-rows.txt
 .PHONY: schema
 .SECONDARY:
+
+# Differential test against the Kubernetes 1.37 API server's own validation
+# code over the gateway-api v1.6.1 CRDs (tests/oracle/README.md). Not part of
+# `make test`: it needs Go >= 1.26 and the Go module proxy (or a filled module
+# cache). The oracle binary is cached outside the repository, keyed by its
+# sources. ORACLE_FLAGS: e.g. -v (list every object), -k 200 (runs per object).
+ORACLE_GO  = GOFLAGS=-mod=mod GOTOOLCHAIN=local go
+ORACLE_DIR = $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/gatecheck
+oracle: build/gwhook build/san/tests/webhook/test_cases
+	@command -v go >/dev/null 2>&1 || { \
+	  echo "make oracle: 'go' not found. Install Go >= 1.26 (tests/oracle/go.mod; Debian's golang-go" >&2; \
+	  echo "  package must be at least that version) or put the machine's Go on PATH (e.g. /usr/local/go/bin)." >&2; \
+	  exit 2; }
+	@hash=$$(cat tests/oracle/go.mod tests/oracle/go.sum tests/oracle/main.go | sha256sum | cut -c1-16) && \
+	bin="$(ORACLE_DIR)/oracle-$$hash/oracle" && \
+	if [ ! -x "$$bin" ]; then \
+	  echo "  GO      $$bin"; mkdir -p "$${bin%/*}" && \
+	  (cd tests/oracle && $(ORACLE_GO) build -o "$$bin.tmp" .) && mv "$$bin.tmp" "$$bin" || exit 1; \
+	fi && \
+	crds=$$(cd tests/oracle && $(ORACLE_GO) mod download sigs.k8s.io/gateway-api && \
+	        $(ORACLE_GO) list -m -f '{{.Dir}}' sigs.k8s.io/gateway-api) && \
+	"$$bin" -repo . -crds "$$crds" $(ORACLE_FLAGS)
+.PHONY: oracle

@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "cel.h"
+#include "cmd_certs.h"
+#include "cmd_serve.h"
 #include "cmd_validate.h"
 #include "schema.h"
 #include "util.h"
@@ -18,6 +20,8 @@ static const char usage_text[] =
     "gateway.networking.k8s.io kind (Gateway API v1.6), plus strict checks.\n"
     "\n"
     "commands:\n"
+    "  certs                create or renew the webhook's CA and serving certificate\n"
+    "  serve                the admission webhook: HTTPS /validate and /mutate\n"
     "  validate PATH...|-   validate YAML/JSON files offline (for CI pipelines)\n"
     "  version              print the version\n"
     "\n"
@@ -37,6 +41,8 @@ static int cmd_version(int argc, char **argv)
 }
 
 static const struct command commands[] = {
+    {"certs", cmd_certs},
+    {"serve", cmd_serve},
     {"validate", cmd_validate},
     {"version", cmd_version},
 };

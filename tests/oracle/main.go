@@ -38,7 +38,7 @@
 //
 // Usage (see README.md; `make oracle` runs it):
 //
-//	oracle -crds DIR [-repo .] [-k 32] [-allowlist FILE] [-v]
+//	oracle -crds DIR [-repo .] [-k 100] [-allowlist FILE] [-v]
 //	oracle serve -crds DIR    stdin: JSON lines {"channel","operation","object","old"}
 package main
 
@@ -59,10 +59,10 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/apiextensions-apiserver/pkg/apihelpers"
 	apiextensionsinternal "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsinstall "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/install"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	"k8s.io/apiextensions-apiserver/pkg/apihelpers"
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
 	structuraldefaulting "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
 	schemaobjectmeta "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/objectmeta"
@@ -586,8 +586,8 @@ type item struct {
 	kind  string
 	obj   string
 
-	oracle verdict
-	ours   []string
+	oracle  verdict
+	ours    []string
 	oursErr string // gatecheck could not be run or its output not read
 }
 
@@ -691,7 +691,9 @@ func exampleObjects(repo string) ([]*item, error) {
 		for _, d := range docs {
 			js, err := yaml.YAMLToJSON(d.data)
 			if err != nil {
-				return nil, fmt.Errorf("%s:%d: %v", rel, d.line, err)
+				items = append(items, &item{loc: fmt.Sprintf("%s:%d", rel, d.line), channel: channels[0],
+					operation: "CREATE", skip: "not YAML kubectl can read: " + err.Error()})
+				continue
 			}
 			var top struct {
 				Kind  string            `json:"kind"`
@@ -1008,6 +1010,9 @@ func compare(w *bufio.Writer, items []*item, allow map[string]string, verbose bo
 	used := map[string]bool{}
 	for _, it := range items {
 		what := fmt.Sprintf("%s %s %s", it.loc, it.channel, it.operation)
+		if it.name != "" {
+			what += " " + it.name
+		}
 		if it.skip != "" {
 			skipped++
 			if verbose {
@@ -1045,7 +1050,7 @@ func compare(w *bufio.Writer, items []*item, allow map[string]string, verbose bo
 			fmt.Fprintf(w, "ok - %s # allowlisted: %s\n", what, allow[it.loc])
 		default:
 			differ++
-			fmt.Fprintf(w, "not ok - %s %s\n", what, it.name)
+			fmt.Fprintf(w, "not ok - %s\n", what)
 			if it.oursErr != "" {
 				fmt.Fprintf(w, "#   gatecheck: %s\n", strings.ReplaceAll(it.oursErr, "\n", "\n#   "))
 				continue
@@ -1111,7 +1116,7 @@ func main() {
 	fs := flag.NewFlagSet("oracle", flag.ExitOnError)
 	crds := fs.String("crds", os.Getenv("GATEWAY_API_DIR"), "the sigs.k8s.io/gateway-api module directory (go list -m -f '{{.Dir}}' sigs.k8s.io/gateway-api)")
 	repo := fs.String("repo", ".", "the gatecheck checkout (with build/gwhook and build/san/tests/webhook/test_cases)")
-	k := fs.Int("k", 32, "runs per object with several errors, to see the API server's possible orders")
+	k := fs.Int("k", 100, "runs per object with several errors, to see the API server's possible orders")
 	allowlist := fs.String("allowlist", "", "known differences, FILE:LINE<TAB>reason (default REPO/tests/oracle/allowlist.txt)")
 	verbose := fs.Bool("v", false, "list every object")
 	jobs := fs.Int("j", runtime.NumCPU(), "parallel jobs")

@@ -1,0 +1,395 @@
+/*
+ * `gwhook serve`: flags into a struct server_config, start the server, wait
+ * for SIGTERM or SIGINT with sigwait() (the signals are blocked before any
+ * thread starts, so no handler and no global flag), then drain and stop.
+ */
+#include "cmd_serve.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "schema.h"
+#include "server.h"
+#include "util.h"
+
+#ifndef GATECHECK_VERSION
+#define GATECHECK_VERSION "0.1.0-dev"
+#endif
+
+struct serve_config {
+    struct server_config srv;
+    unsigned grace;          /* seconds from the signal to exit, at most */
+    unsigned shutdown_delay; /* seconds to keep accepting after the signal */
+};
+
+static const char usage_text[] =
+    "usage: gwhook serve [options]\n"
+    "\n"
+    "Serve the Gateway API admission webhook over HTTPS: POST /validate judges\n"
+    "objects as the API server would (plus gatecheck's strict checks), POST\n"
+    "/mutate returns the CRD defaults as a JSON Patch. Both take an AdmissionReview\n"
+    "(admission.k8s.io/v1 or v1beta1) and answer in kind.\n"
+    "\n"
+    "options:\n"
+    "  --cert-dir DIR          directory with tls.crt and tls.key, e.g. a mounted\n"
+    "                          kubernetes.io/tls Secret (default\n"
+    "                          $TMPDIR/k8s-webhook-server/serving-certs); re-read\n"
+    "                          when the files change, a broken pair is refused\n"
+    "  --cert-poll SECONDS     how often to look at the files (default 2)\n"
+    "  --bind ADDR             address for every port, IPv4 or IPv6 (default 0.0.0.0)\n"
+    "  --port N                webhook port, HTTPS (default 9443)\n"
+    "  --probe-port N          /healthz and /readyz, plain HTTP (default 8081; 0 = off)\n"
+    "  --metrics-port N        /metrics, plain HTTP (default 8080; 0 = off; may equal\n"
+    "                          --probe-port)\n"
+    "  --threads N             webhook worker threads (default: the usable CPUs)\n"
+    "  --max-body BYTES        larger request bodies get 413 (default 7340032, 7 MiB)\n"
+    "  --conn-timeout SECONDS  close a connection silent this long, idle keep-alive\n"
+    "                          ones included (default 30)\n"
+    "  --conn-limit N          open webhook connections at most (default 1024)\n"
+    "  --grace SECONDS         on SIGTERM/SIGINT, the time allowed for the whole\n"
+    "                          shutdown (default 25; keep it under the pod's\n"
+    "                          terminationGracePeriodSeconds)\n"
+    "  --shutdown-delay SECONDS  on SIGTERM/SIGINT, keep accepting connections this\n"
+    "                          long while /readyz fails, so the Service stops\n"
+    "                          routing here first (default 5; within --grace)\n"
+    "  --channel standard|experimental  CRD channel installed in the cluster\n"
+    "                          (default standard)\n"
+    "  --strict                strict findings deny instead of warning\n"
+    "  --api-version v1.6|v1.2|main  whose rules apply (default v1.6)\n"
+    "  --log-level debug|info|warn|error  (default info); JSON lines on stderr\n"
+    "  -h, --help              this text\n"
+    "\n"
+    "Responses: 200 with an AdmissionReview for every decodable review (a denial\n"
+    "is allowed:false, status 422 Invalid); 400 malformed review; 404 other paths;\n"
+    "405 not POST; 413 body over --max-body; 415 Content-Type not application/json;\n"
+    "504 body still arriving after the caller's ?timeout=. Error bodies are\n"
+    "{\"error\": \"...\"}.\n"
+    "\n"
+    "Shutdown: /readyz answers 503 and responses carry Connection: close; after\n"
+    "--shutdown-delay the webhook port closes, requests in flight finish (within\n"
+    "--grace), keep-alive connections are closed. A second signal stops at once.\n"
+    "\n"
+    "exit status: 0 clean shutdown, 1 runtime failure (e.g. a port in use),\n"
+    "2 usage error\n";
+
+/* Decimal in [min, max], nothing else. */
+static int parse_num(const char *s, unsigned long long min, unsigned long long max,
+                     unsigned long long *out)
+{
+    char *end;
+    unsigned long long v;
+
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static unsigned usable_cpus(void)
+{
+    cpu_set_t set;
+    int n;
+
+    if (sched_getaffinity(0, sizeof(set), &set) != 0)
+        return 1;
+    n = CPU_COUNT(&set);
+    return n > 0 ? (unsigned)n : 1;
+}
+
+static void config_defaults(struct serve_config *c)
+{
+    const char *tmp = getenv("TMPDIR");
+    static char cert_dir[512];
+
+    snprintf(cert_dir, sizeof(cert_dir), "%s/k8s-webhook-server/serving-certs",
+             tmp && *tmp ? tmp : "/tmp");
+    memset(c, 0, sizeof(*c));
+    c->srv.cert_dir = cert_dir;
+    c->srv.bind_addr = "0.0.0.0";
+    c->srv.port = 9443;
+    c->srv.probe_port = 8081;
+    c->srv.metrics_port = 8080;
+    c->srv.threads = usable_cpus();
+    c->srv.max_body = 7u << 20;
+    c->srv.conn_timeout = 30;
+    c->srv.conn_limit = 1024;
+    c->srv.cert_poll = 2;
+    c->srv.review.opts.channel = SCH_STANDARD;
+    c->srv.review.webhook_name = "gatecheck";
+    c->grace = 25;
+    c->shutdown_delay = 5;
+}
+
+/* The numeric options: long name, range, where the value goes. */
+struct num_opt {
+    int id;
+    const char *name;
+    unsigned long long min, max;
+};
+
+static const struct num_opt num_opts[] = {
+    {'p', "port", 1, 65535},          {'P', "probe-port", 0, 65535},
+    {'M', "metrics-port", 0, 65535},  {'t', "threads", 1, 1024},
+    {'b', "max-body", 1, 1ull << 30}, {'T', "conn-timeout", 1, 86400},
+    {'L', "conn-limit", 1, 1u << 20}, {'C', "cert-poll", 1, 3600},
+    {'g', "grace", 0, 3600},          {'D', "shutdown-delay", 0, 3600},
+};
+
+static void store_num(struct serve_config *c, int id, unsigned long long v)
+{
+    switch (id) {
+    case 'p':
+        c->srv.port = (unsigned)v;
+        break;
+    case 'P':
+        c->srv.probe_port = (unsigned)v;
+        break;
+    case 'M':
+        c->srv.metrics_port = (unsigned)v;
+        break;
+    case 't':
+        c->srv.threads = (unsigned)v;
+        break;
+    case 'b':
+        c->srv.max_body = (size_t)v;
+        break;
+    case 'T':
+        c->srv.conn_timeout = (unsigned)v;
+        break;
+    case 'L':
+        c->srv.conn_limit = (unsigned)v;
+        break;
+    case 'C':
+        c->srv.cert_poll = (unsigned)v;
+        break;
+    case 'g':
+        c->grace = (unsigned)v;
+        break;
+    default:
+        c->shutdown_delay = (unsigned)v;
+        break;
+    }
+}
+
+/* One option's value; 0 on success, -1 after an error message. */
+static int set_option(struct serve_config *c, int id, const char *arg)
+{
+    struct validate_opts *o = &c->srv.review.opts;
+    unsigned long long v;
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(num_opts); i++) {
+        if (num_opts[i].id != id)
+            continue;
+        if (parse_num(arg, num_opts[i].min, num_opts[i].max, &v) != 0) {
+            fprintf(stderr, "error: --%s: '%s' is not a number in [%llu, %llu]\n", num_opts[i].name,
+                    arg, num_opts[i].min, num_opts[i].max);
+            return -1;
+        }
+        store_num(c, id, v);
+        return 0;
+    }
+    switch (id) {
+    case 'd':
+        c->srv.cert_dir = arg;
+        return 0;
+    case 'B':
+        c->srv.bind_addr = arg;
+        return 0;
+    case 'c':
+        if (!strcmp(arg, "standard") || !strcmp(arg, "experimental")) {
+            o->channel = arg[0] == 's' ? SCH_STANDARD : SCH_EXPERIMENTAL;
+            return 0;
+        }
+        fprintf(stderr, "error: invalid channel '%s' (standard|experimental)\n", arg);
+        return -1;
+    case 'a':
+        if (!strcmp(arg, "v1.2") || !strcmp(arg, "main"))
+            o->bundle = arg;
+        else if (strcmp(arg, "v1.6") != 0)
+            return fprintf(stderr, "error: invalid --api-version '%s' (v1.6|v1.2|main)\n", arg), -1;
+        return 0;
+    case 's':
+        o->strict = 1;
+        return 0;
+    case 'l':
+        if (log_set_level(arg) == 0)
+            return 0;
+        fprintf(stderr, "error: invalid --log-level '%s' (debug|info|warn|error)\n", arg);
+        return -1;
+    default:
+        fputs(usage_text, stderr);
+        return -1;
+    }
+}
+
+static int check_config(const struct serve_config *c, int argc, char **argv)
+{
+    const struct server_config *s = &c->srv;
+
+    if (optind < argc) {
+        fprintf(stderr, "error: unexpected argument '%s'\n%s", argv[optind], usage_text);
+        return -1;
+    }
+    if (s->review.opts.bundle && !strcmp(s->review.opts.bundle, "v1.2") &&
+        s->review.opts.channel == SCH_EXPERIMENTAL) {
+        fprintf(stderr, "error: --api-version v1.2 covers the standard channel only\n");
+        return -1;
+    }
+    if (s->port == s->probe_port || s->port == s->metrics_port) {
+        fprintf(stderr, "error: --port %u is also a plain-HTTP port\n", s->port);
+        return -1;
+    }
+    return 0;
+}
+
+/* Returns 0 to run, 1 after --help, -1 on a usage error. */
+static int parse_args(int argc, char **argv, struct serve_config *c)
+{
+    static const struct option longopts[] = {{"cert-dir", required_argument, NULL, 'd'},
+                                             {"bind", required_argument, NULL, 'B'},
+                                             {"port", required_argument, NULL, 'p'},
+                                             {"probe-port", required_argument, NULL, 'P'},
+                                             {"metrics-port", required_argument, NULL, 'M'},
+                                             {"threads", required_argument, NULL, 't'},
+                                             {"max-body", required_argument, NULL, 'b'},
+                                             {"conn-timeout", required_argument, NULL, 'T'},
+                                             {"conn-limit", required_argument, NULL, 'L'},
+                                             {"cert-poll", required_argument, NULL, 'C'},
+                                             {"grace", required_argument, NULL, 'g'},
+                                             {"shutdown-delay", required_argument, NULL, 'D'},
+                                             {"channel", required_argument, NULL, 'c'},
+                                             {"strict", no_argument, NULL, 's'},
+                                             {"api-version", required_argument, NULL, 'a'},
+                                             {"log-level", required_argument, NULL, 'l'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    int id;
+
+    config_defaults(c);
+    optind = 1;
+    while ((id = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (id == 'h') {
+            fputs(usage_text, stdout);
+            return 1;
+        }
+        if (set_option(c, id, optarg) != 0)
+            return -1;
+    }
+    return check_config(c, argc, argv);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Sleep until 'until' (now_s() time); 1 if a signal of 'set' came first. */
+static int wait_signal_until(const sigset_t *set, double until)
+{
+    double left;
+
+    while ((left = until - now_s()) > 0) {
+        struct timespec ts;
+
+        if (left > 0.02)
+            left = 0.02;
+        ts.tv_sec = 0;
+        ts.tv_nsec = (long)(left * 1e9);
+        if (sigtimedwait(set, NULL, &ts) > 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Stop taking work and let what is running finish. 0, or 1 when cut short by a signal. */
+static int drain(struct server *s, const struct serve_config *c, const sigset_t *set)
+{
+    double start = now_s(), end = start + c->grace;
+    double delay = c->shutdown_delay < c->grace ? c->shutdown_delay : c->grace;
+
+    server_drain_begin(s);
+    log_msg(LOGL_INFO,
+            "shutting down: not ready; accepting for %gs more, then draining (grace %us)", delay,
+            c->grace);
+    if (wait_signal_until(set, start + delay))
+        goto forced;
+    server_quiesce(s);
+    while (server_in_flight(s) > 0 && now_s() < end) {
+        if (wait_signal_until(set, now_s() + 0.02))
+            goto forced;
+    }
+    if (server_in_flight(s) > 0)
+        log_msg(LOGL_WARN, "grace period over with %u requests in flight", server_in_flight(s));
+    return 0;
+forced:
+    log_msg(LOGL_WARN, "second signal: stopping now");
+    return 1;
+}
+
+static void log_start(const struct serve_config *c)
+{
+    const struct server_config *s = &c->srv;
+    cJSON *f = cJSON_CreateObject();
+
+    cJSON_AddStringToObject(f, "certDir", s->cert_dir);
+    cJSON_AddStringToObject(f, "bind", s->bind_addr);
+    cJSON_AddNumberToObject(f, "port", s->port);
+    cJSON_AddNumberToObject(f, "probePort", s->probe_port);
+    cJSON_AddNumberToObject(f, "metricsPort", s->metrics_port);
+    cJSON_AddNumberToObject(f, "threads", s->threads);
+    cJSON_AddNumberToObject(f, "maxBody", (double)s->max_body);
+    cJSON_AddStringToObject(
+        f, "channel", s->review.opts.channel == SCH_EXPERIMENTAL ? "experimental" : "standard");
+    cJSON_AddStringToObject(f, "apiVersion",
+                            s->review.opts.bundle ? s->review.opts.bundle : "v1.6");
+    cJSON_AddBoolToObject(f, "strict", s->review.opts.strict);
+    cJSON_AddStringToObject(f, "version", GATECHECK_VERSION);
+    log_fields(LOGL_INFO, "starting", f);
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    struct serve_config c;
+    struct server *s = NULL;
+    sigset_t set;
+    char err[512];
+    int sig = 0, rc = parse_args(argc, argv, &c);
+
+    if (rc)
+        return rc > 0 ? 0 : 2;
+    /* before any thread exists, so every thread inherits the mask */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    log_start(&c);
+    if (server_start(&c.srv, &s, err, sizeof(err)) != 0) {
+        log_msg(LOGL_ERROR, "%s", err);
+        return 1;
+    }
+    log_msg(LOGL_INFO, "serving on port %u", c.srv.port);
+    while (sigwait(&set, &sig) != 0)
+        ;
+    log_msg(LOGL_INFO, "received %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    rc = drain(s, &c, &set);
+    server_stop(s);
+    log_msg(LOGL_INFO, "stopped");
+    return rc;
+}
