@@ -170,8 +170,12 @@ build_go_webhook() {
         return 0
     fi
     if ! command -v go >/dev/null 2>&1; then
-        WHY[go]="no Go toolchain on PATH"
-        return 1
+        if [ -x /usr/local/go/bin/go ]; then
+            PATH=$PATH:/usr/local/go/bin
+        else
+            WHY[go]="no Go toolchain (go not on PATH, nor /usr/local/go/bin/go)"
+            return 1
+        fi
     fi
     mkdir -p "$src"
     cp tests/bench/gowebhook/go.mod tests/bench/gowebhook/go.sum "$src/"

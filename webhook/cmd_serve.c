@@ -8,8 +8,10 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <arpa/inet.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,55 +134,41 @@ static void config_defaults(struct serve_config *c)
     c->shutdown_delay = 5;
 }
 
-/* The numeric options: long name, range, where the value goes. */
+/* The numeric options: id, long name, range, and the field the value goes to. */
 struct num_opt {
-    int id;
     const char *name;
     unsigned long long min, max;
+    size_t off;  /* offsetof(struct serve_config, ...) */
+    int id;      /* getopt_long's value */
+    int is_size; /* the field is a size_t, else an unsigned */
 };
 
-static const struct num_opt num_opts[] = {
-    {'p', "port", 1, 65535},          {'P', "probe-port", 0, 65535},
-    {'M', "metrics-port", 0, 65535},  {'t', "threads", 1, 1024},
-    {'b', "max-body", 1, 1ull << 30}, {'T', "conn-timeout", 1, 86400},
-    {'L', "conn-limit", 1, 1u << 20}, {'C', "cert-poll", 1, 3600},
-    {'g', "grace", 0, 3600},          {'D', "shutdown-delay", 0, 3600},
-};
-
-static void store_num(struct serve_config *c, int id, unsigned long long v)
-{
-    switch (id) {
-    case 'p':
-        c->srv.port = (unsigned)v;
-        break;
-    case 'P':
-        c->srv.probe_port = (unsigned)v;
-        break;
-    case 'M':
-        c->srv.metrics_port = (unsigned)v;
-        break;
-    case 't':
-        c->srv.threads = (unsigned)v;
-        break;
-    case 'b':
-        c->srv.max_body = (size_t)v;
-        break;
-    case 'T':
-        c->srv.conn_timeout = (unsigned)v;
-        break;
-    case 'L':
-        c->srv.conn_limit = (unsigned)v;
-        break;
-    case 'C':
-        c->srv.cert_poll = (unsigned)v;
-        break;
-    case 'g':
-        c->grace = (unsigned)v;
-        break;
-    default:
-        c->shutdown_delay = (unsigned)v;
-        break;
+#define NUM(id, name, min, max, field, is_size)                           \
+    {                                                                     \
+        name, min, max, offsetof(struct serve_config, field), id, is_size \
     }
+static const struct num_opt num_opts[] = {
+    NUM('p', "port", 1, 65535, srv.port, 0),
+    NUM('P', "probe-port", 0, 65535, srv.probe_port, 0),
+    NUM('M', "metrics-port", 0, 65535, srv.metrics_port, 0),
+    NUM('t', "threads", 1, 1024, srv.threads, 0),
+    NUM('b', "max-body", 1, 1ull << 30, srv.max_body, 1),
+    NUM('T', "conn-timeout", 1, 86400, srv.conn_timeout, 0),
+    NUM('L', "conn-limit", 1, 1u << 20, srv.conn_limit, 0),
+    NUM('C', "cert-poll", 1, 3600, srv.cert_poll, 0),
+    NUM('g', "grace", 0, 3600, grace, 0),
+    NUM('D', "shutdown-delay", 0, 3600, shutdown_delay, 0),
+};
+#undef NUM
+
+static void store_num(struct serve_config *c, const struct num_opt *n, unsigned long long v)
+{
+    char *field = (char *)c + n->off;
+
+    if (n->is_size)
+        *(size_t *)(void *)field = (size_t)v;
+    else
+        *(unsigned *)(void *)field = (unsigned)v;
 }
 
 /* One option's value; 0 on success, -1 after an error message. */
@@ -198,7 +186,7 @@ static int set_option(struct serve_config *c, int id, const char *arg)
                     arg, num_opts[i].min, num_opts[i].max);
             return -1;
         }
-        store_num(c, id, v);
+        store_num(c, &num_opts[i], v);
         return 0;
     }
     switch (id) {
@@ -238,6 +226,7 @@ static int set_option(struct serve_config *c, int id, const char *arg)
 static int check_config(const struct serve_config *c, int argc, char **argv)
 {
     const struct server_config *s = &c->srv;
+    unsigned char addr[16];
 
     if (optind < argc) {
         fprintf(stderr, "error: unexpected argument '%s'\n%s", argv[optind], usage_text);
@@ -246,6 +235,11 @@ static int check_config(const struct serve_config *c, int argc, char **argv)
     if (s->review.opts.bundle && !strcmp(s->review.opts.bundle, "v1.2") &&
         s->review.opts.channel == SCH_EXPERIMENTAL) {
         fprintf(stderr, "error: --api-version v1.2 covers the standard channel only\n");
+        return -1;
+    }
+    if (inet_pton(AF_INET, s->bind_addr, &addr) != 1 &&
+        inet_pton(AF_INET6, s->bind_addr, &addr) != 1) {
+        fprintf(stderr, "error: --bind: '%s' is not an IPv4 or IPv6 address\n", s->bind_addr);
         return -1;
     }
     if (s->port == s->probe_port || s->port == s->metrics_port) {

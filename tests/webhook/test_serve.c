@@ -180,31 +180,31 @@ static void issue(struct certs_pem *out, struct certs_info *info)
 }
 
 /*
- * Put a pair into cert_dir as the kubelet updates a Secret volume: files in a
+ * Put a pair into dir as the kubelet updates a Secret volume: files in a
  * new ..vN directory, then an atomic rename of the ..data symlink onto it.
  */
-static void install_pair(const char *cert_dir, const char *cert, const char *key, int version)
+static void install_pair(const char *dir, const char *cert, const char *key, int version)
 {
     char path[320], data[64], tmplink[256], link[256];
 
     snprintf(data, sizeof(data), "..v%d", version);
-    snprintf(path, sizeof(path), "%s/%s", cert_dir, data);
+    snprintf(path, sizeof(path), "%s/%s", dir, data);
     mkdir(path, 0700);
-    snprintf(path, sizeof(path), "%s/%s/tls.crt", cert_dir, data);
+    snprintf(path, sizeof(path), "%s/%s/tls.crt", dir, data);
     write_text(path, cert);
-    snprintf(path, sizeof(path), "%s/%s/tls.key", cert_dir, data);
+    snprintf(path, sizeof(path), "%s/%s/tls.key", dir, data);
     write_text(path, key);
-    snprintf(tmplink, sizeof(tmplink), "%s/..data_tmp", cert_dir);
-    snprintf(link, sizeof(link), "%s/..data", cert_dir);
+    snprintf(tmplink, sizeof(tmplink), "%s/..data_tmp", dir);
+    snprintf(link, sizeof(link), "%s/..data", dir);
     unlink(tmplink);
     if (symlink(data, tmplink) != 0 || rename(tmplink, link) != 0) {
         fprintf(stderr, "cannot swap %s: %s\n", link, strerror(errno));
         exit(2);
     }
-    snprintf(path, sizeof(path), "%s/tls.crt", cert_dir);
+    snprintf(path, sizeof(path), "%s/tls.crt", dir);
     if (symlink("..data/tls.crt", path) != 0 && errno != EEXIST)
         exit(2);
-    snprintf(path, sizeof(path), "%s/tls.key", cert_dir);
+    snprintf(path, sizeof(path), "%s/tls.key", dir);
     if (symlink("..data/tls.key", path) != 0 && errno != EEXIST)
         exit(2);
 }
@@ -288,17 +288,28 @@ static int run_gwhook(const char *const *args)
 static void start_server(struct srv *s, const char *dir, const char *log, int shared)
 {
     char port[16], probe[16], metrics[16], delay[16], ctimeout[16];
-    char *argv[] = {(char *)GWHOOK,     (char *)"serve",
-                    (char *)"--cert-dir", (char *)dir,
-                    (char *)"--bind",   (char *)"127.0.0.1",
-                    (char *)"--port",   port,
-                    (char *)"--probe-port", probe,
-                    (char *)"--metrics-port", metrics,
-                    (char *)"--cert-poll", (char *)"1",
-                    (char *)"--conn-timeout", ctimeout,
-                    (char *)"--shutdown-delay", delay,
-                    (char *)"--grace",  (char *)"15",
-                    (char *)"--threads", (char *)"4",
+    char *argv[] = {(char *)GWHOOK,
+                    (char *)"serve",
+                    (char *)"--cert-dir",
+                    (char *)dir,
+                    (char *)"--bind",
+                    (char *)"127.0.0.1",
+                    (char *)"--port",
+                    port,
+                    (char *)"--probe-port",
+                    probe,
+                    (char *)"--metrics-port",
+                    metrics,
+                    (char *)"--cert-poll",
+                    (char *)"1",
+                    (char *)"--conn-timeout",
+                    ctimeout,
+                    (char *)"--shutdown-delay",
+                    delay,
+                    (char *)"--grace",
+                    (char *)"15",
+                    (char *)"--threads",
+                    (char *)"4",
                     NULL};
 
     s->port = free_port();
@@ -640,6 +651,7 @@ static void test_cli(void)
     static const char *const help[] = {"serve", "--help", NULL};
     static const char *const bad[] = {"serve", "--port", "70000", NULL};
     static const char *const extra[] = {"serve", "stray", NULL};
+    static const char *const badbind[] = {"serve", "--bind", "localhost", NULL};
     struct sockaddr_in a = {.sin_family = AF_INET};
     socklen_t len = sizeof(a);
     char port[16], *text;
@@ -651,6 +663,7 @@ static void test_cli(void)
     ok(run_gwhook(help) == 0, "serve --help exits 0");
     ok(run_gwhook(bad) == 2, "serve --port 70000 is a usage error (exit 2)");
     ok(run_gwhook(extra) == 2, "serve with a stray argument is a usage error (exit 2)");
+    ok(run_gwhook(badbind) == 2, "serve --bind with a host name is a usage error (exit 2)");
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 1) != 0 ||
         getsockname(fd, (struct sockaddr *)&a, &len) != 0)
@@ -1441,7 +1454,7 @@ static void test_drain(struct srv *s)
     ok(wait_ready(s, 503, 3), "SIGTERM: /readyz turns 503");
     ok(get_plain(s, s->probe, "/healthz", NULL) == 200, "... while /healthz stays 200");
     check_delay_answer(s);
-    while (now_s() < t0 + SHUTDOWN_DELAY_S + 0.7)
+    while (now_s() < t0 + SHUTDOWN_DELAY_S + 1.0)
         sleep_ms(50);
     fd = tcp_connect(s->port);
     ok(fd < 0, "after --shutdown-delay the webhook port accepts no new connection");
@@ -1461,6 +1474,95 @@ static void test_drain(struct srv *s)
     if (rc == -1)
         kill(s->pid, SIGKILL), waitpid(s->pid, NULL, 0);
     atomic_store(&child_pid, 0);
+}
+
+/* "2026-01-02T03:04:05.678Z" */
+static int is_rfc3339_ms(const char *t)
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ";
+    size_t i;
+
+    for (i = 0; shape[i]; i++)
+        if (shape[i] == 'd' ? t[i] < '0' || t[i] > '9' : t[i] != shape[i])
+            return 0;
+    return t[i] == '\0';
+}
+
+/* Every line of the server's stderr is a JSON log line; review lines carry the request. */
+static void test_logs(void)
+{
+    static const char *const review_keys[] = {"uid",       "kind",    "namespace", "name",
+                                              "operation", "allowed", "code",      "latency_ms"};
+    char *text = read_text(log_file), *line, *save = NULL;
+    size_t lines = 0, bad = 0, reviews = 0, i;
+
+    for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        cJSON *o = cJSON_Parse(line);
+        const char *lvl = str_at(o, "level");
+
+        lines++;
+        if (!str_at(o, "ts") || !is_rfc3339_ms(str_at(o, "ts")) || !lvl || !str_at(o, "msg") ||
+            (strcmp(lvl, "debug") && strcmp(lvl, "info") && strcmp(lvl, "warn") &&
+             strcmp(lvl, "error"))) {
+            if (bad++ < 3)
+                printf("#   not a log line: %s\n", line);
+        } else if (!strcmp(str_at(o, "msg"), "review")) {
+            reviews++;
+            for (i = 0; i < ARRAY_SIZE(review_keys); i++)
+                if (!at(o, review_keys[i]) && bad++ < 3)
+                    printf("#   review line without %s: %s\n", review_keys[i], line);
+        }
+        cJSON_Delete(o);
+    }
+    ok(lines > 0 && reviews > 0 && bad == 0,
+       "stderr: %zu JSON lines with ts (RFC 3339, ms), level, msg; %zu review lines with uid, "
+       "kind, namespace, name, operation, allowed, code, latency_ms",
+       lines, reviews);
+    free(text);
+}
+
+/*
+ * A server started before its Secret is filled: alive, not ready, no TLS;
+ * an expired pair is refused; a valid one makes it ready. Probes and
+ * metrics share a port here, and --shutdown-delay is 0.
+ */
+static void test_cold_start(void)
+{
+    char dir[192], log[192], *text;
+    struct certs_pem old = {0}, good = {0};
+    struct certs_info io, ig;
+    struct srv s;
+    int rc;
+
+    snprintf(dir, sizeof(dir), "%s/certs2", tmp);
+    snprintf(log, sizeof(log), "%s/serve2.log", tmp);
+    mkdir(dir, 0700);
+    start_server(&s, dir, log, 1);
+    ok(wait_ready(&s, 503, 20) && get_plain(&s, s.probe, "/healthz", NULL) == 200,
+       "cold start without a certificate: /healthz 200, /readyz 503");
+    ok(!one_review(&s), "... and no TLS handshake succeeds");
+    issue_at(&old, &io, -31L * 86400);
+    install_pair(dir, old.cert, old.key, 1);
+    ok(wait_metric(&s, "gatecheck_certificate_reloads_total{result=\"failure\"}", 2, 5) &&
+           get_plain(&s, s.probe, "/readyz", NULL) == 503,
+       "an expired pair is refused; still not ready");
+    issue(&good, &ig);
+    install_pair(dir, good.cert, good.key, 2);
+    ok(wait_ready(&s, 200, 5), "a valid pair appears: ready");
+    ok(one_review(&s), "... and serving");
+    kill(s.pid, SIGTERM);
+    rc = wait_exit(s.pid, 10);
+    ok(rc == 0, "SIGTERM with nothing in flight: exit 0 (status %d)", rc);
+    if (rc == -1)
+        kill(s.pid, SIGKILL), waitpid(s.pid, NULL, 0);
+    atomic_store(&child_pid, 0);
+    text = read_text(log);
+    ok(contains(text, "expired"), "the log says the refused certificate expired");
+    if (tap_failed)
+        printf("# --- %s ---\n%s", log, text);
+    free(text);
+    certs_pem_release(&old);
+    certs_pem_release(&good);
 }
 
 static void setup_files(struct certs_info *info)
@@ -1520,7 +1622,9 @@ int main(void)
         test_rotation(&s, &info);
         test_bad_pair(&s, &info);
         test_drain(&s);
+        test_logs();
     }
+    test_cold_start();
     if (atomic_load(&child_pid) > 0) {
         kill(s.pid, SIGKILL);
         waitpid(s.pid, NULL, 0);
