@@ -43,7 +43,7 @@ int server_start(const struct server_config *cfg, struct server **out, char *err
 /* /readyz answers 503 from now on, and responses carry Connection: close. */
 void server_drain_begin(struct server *s);
 
-/* Stop accepting webhook connections (the listening socket is closed). */
+/* Stop accepting webhook connections (the listening sockets are closed). */
 void server_quiesce(struct server *s);
 
 /* Webhook requests begun and not yet completed. */

@@ -46,8 +46,16 @@ struct server {
     struct plain probe_ctx, metrics_ctx;
     struct metrics *metrics;
     struct certstore *certs;
-    struct MHD_Daemon *tls, *probe, *metricsd;
-    int tls_fd; /* the listening socket until server_quiesce() */
+    /*
+     * One single-threaded TLS daemon per worker, each on its own listening
+     * socket in one SO_REUSEPORT group: the kernel hashes new connections
+     * across the sockets. (With MHD's thread pool every worker accepted
+     * from one shared socket, and a burst could land on a single worker.)
+     */
+    struct MHD_Daemon **tls;
+    int *tls_fd; /* the listening sockets until server_quiesce(); -1 after */
+    unsigned ntls;
+    struct MHD_Daemon *probe, *metricsd;
     atomic_int draining;
     atomic_uint in_flight;
 };
@@ -75,7 +83,9 @@ static double elapsed_s(const struct timespec *since)
 
 /* ---- sockets ---- */
 
-static int listen_on(const char *addr, unsigned port, const char *what, char *err, size_t errlen)
+/* reuseport: join the port's SO_REUSEPORT group (see struct server). */
+static int listen_on(const char *addr, unsigned port, const char *what, int reuseport, char *err,
+                     size_t errlen)
 {
     struct sockaddr_storage ss;
     struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
@@ -98,6 +108,7 @@ static int listen_on(const char *addr, unsigned port, const char *what, char *er
     }
     fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) ||
         bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, SOMAXCONN) != 0) {
         snprintf(err, errlen, "cannot listen on %s%s%s:%u (%s): %s",
                  ss.ss_family == AF_INET6 ? "[" : "", addr, ss.ss_family == AF_INET6 ? "]" : "",
@@ -474,16 +485,17 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- start and stop ---- */
 
-static struct MHD_Daemon *start_tls(struct server *s)
+/* Daemon i of s->ntls, on s->tls_fd[i]; --conn-limit is split as MHD splits it over a pool. */
+static struct MHD_Daemon *start_tls(struct server *s, unsigned i)
 {
     unsigned flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG;
+    unsigned limit = s->cfg.conn_limit / s->ntls + (i < s->cfg.conn_limit % s->ntls);
 
     return MHD_start_daemon(
         flags, 0, NULL, NULL, on_webhook, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-        MHD_OPTION_LISTEN_SOCKET, s->tls_fd, MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads,
-        MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.conn_timeout, MHD_OPTION_CONNECTION_LIMIT,
-        s->cfg.conn_limit, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+        MHD_OPTION_LISTEN_SOCKET, s->tls_fd[i], MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.conn_timeout,
+        MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
         MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
         MHD_OPTION_HTTPS_CERT_CALLBACK, certstore_retrieve, MHD_OPTION_NOTIFY_CONNECTION,
         certstore_notify_connection, s->certs, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
@@ -510,7 +522,7 @@ static int start_plain_ports(struct server *s, char *err, size_t errlen)
     s->probe_ctx.metrics = cfg->metrics_port == cfg->probe_port;
     s->metrics_ctx.metrics = 1;
     if (cfg->probe_port) {
-        fd = listen_on(cfg->bind_addr, cfg->probe_port, "probes", err, errlen);
+        fd = listen_on(cfg->bind_addr, cfg->probe_port, "probes", 0, err, errlen);
         if (fd < 0)
             return -1;
         s->probe = start_plain(&s->probe_ctx, fd);
@@ -521,7 +533,7 @@ static int start_plain_ports(struct server *s, char *err, size_t errlen)
         }
     }
     if (cfg->metrics_port && cfg->metrics_port != cfg->probe_port) {
-        fd = listen_on(cfg->bind_addr, cfg->metrics_port, "metrics", err, errlen);
+        fd = listen_on(cfg->bind_addr, cfg->metrics_port, "metrics", 0, err, errlen);
         if (fd < 0)
             return -1;
         s->metricsd = start_plain(&s->metrics_ctx, fd);
@@ -534,23 +546,54 @@ static int start_plain_ports(struct server *s, char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * The webhook port's SO_REUSEPORT group. A plain bind first: the port must
+ * be free, and another process (another gwhook under the same user, say)
+ * must not silently share it. Then one socket per worker.
+ */
+static int listen_webhook(struct server *s, char *err, size_t errlen)
+{
+    const struct server_config *cfg = &s->cfg;
+    int fd = listen_on(cfg->bind_addr, cfg->port, "webhook", 0, err, errlen);
+    unsigned i;
+
+    if (fd < 0)
+        return -1;
+    close(fd);
+    for (i = 0; i < s->ntls; i++) {
+        s->tls_fd[i] = listen_on(cfg->bind_addr, cfg->port, "webhook", 1, err, errlen);
+        if (s->tls_fd[i] < 0)
+            return -1;
+    }
+    return 0;
+}
+
 int server_start(const struct server_config *cfg, struct server **out, char *err, size_t errlen)
 {
     struct server *s = xcalloc(1, sizeof(*s));
+    unsigned i;
 
     *out = NULL;
     s->cfg = *cfg;
-    s->tls_fd = -1;
+    /* no more daemons than connections, so each has a limit of at least one */
+    s->ntls = cfg->threads < cfg->conn_limit ? cfg->threads : cfg->conn_limit;
+    if (!s->ntls)
+        s->ntls = 1;
+    s->tls = xcalloc(s->ntls, sizeof(*s->tls));
+    s->tls_fd = xcalloc(s->ntls, sizeof(*s->tls_fd));
+    for (i = 0; i < s->ntls; i++)
+        s->tls_fd[i] = -1;
     s->metrics = metrics_new();
-    s->tls_fd = listen_on(cfg->bind_addr, cfg->port, "webhook", err, errlen);
-    if (s->tls_fd < 0 || start_plain_ports(s, err, errlen) != 0)
+    if (listen_webhook(s, err, errlen) != 0 || start_plain_ports(s, err, errlen) != 0)
         goto fail;
     s->certs = certstore_new(cfg->cert_dir, s->metrics);
     certstore_reload(s->certs);
-    s->tls = start_tls(s);
-    if (!s->tls) {
-        snprintf(err, errlen, "cannot start the TLS server on port %u", cfg->port);
-        goto fail;
+    for (i = 0; i < s->ntls; i++) {
+        s->tls[i] = start_tls(s, i);
+        if (!s->tls[i]) {
+            snprintf(err, errlen, "cannot start the TLS server on port %u", cfg->port);
+            goto fail;
+        }
     }
     if (certstore_watch_start(s->certs, cfg->cert_poll) != 0) {
         snprintf(err, errlen, "cannot start the certificate watcher thread");
@@ -559,9 +602,11 @@ int server_start(const struct server_config *cfg, struct server **out, char *err
     *out = s;
     return 0;
 fail:
-    if (!s->tls && s->tls_fd >= 0)
-        close(s->tls_fd);
-    s->tls_fd = -1;
+    for (i = 0; i < s->ntls; i++) {
+        if (!s->tls[i] && s->tls_fd[i] >= 0)
+            close(s->tls_fd[i]);
+        s->tls_fd[i] = -1;
+    }
     server_stop(s);
     return -1;
 }
@@ -574,13 +619,16 @@ void server_drain_begin(struct server *s)
 void server_quiesce(struct server *s)
 {
     MHD_socket fd;
+    unsigned i;
 
-    if (!s->tls || s->tls_fd < 0)
-        return;
-    fd = MHD_quiesce_daemon(s->tls);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
-    s->tls_fd = -1;
+    for (i = 0; i < s->ntls; i++) {
+        if (!s->tls[i] || s->tls_fd[i] < 0)
+            continue;
+        fd = MHD_quiesce_daemon(s->tls[i]);
+        if (fd != MHD_INVALID_SOCKET)
+            close(fd);
+        s->tls_fd[i] = -1;
+    }
 }
 
 unsigned server_in_flight(const struct server *s)
@@ -590,17 +638,22 @@ unsigned server_in_flight(const struct server *s)
 
 void server_stop(struct server *s)
 {
+    unsigned i;
+
     if (!s)
         return;
     if (s->certs)
         certstore_watch_stop(s->certs);
-    if (s->tls)
-        MHD_stop_daemon(s->tls);
+    for (i = 0; i < s->ntls; i++)
+        if (s->tls[i])
+            MHD_stop_daemon(s->tls[i]);
     if (s->probe)
         MHD_stop_daemon(s->probe);
     if (s->metricsd)
         MHD_stop_daemon(s->metricsd);
     certstore_free(s->certs);
     metrics_free(s->metrics);
+    free(s->tls);
+    free(s->tls_fd);
     free(s);
 }
