@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../jsonpatch.h"
 #include "../tap.h"
 #include "../testdata.h"
 #include "defaults.h"
@@ -17,37 +18,6 @@
 #include "validate.h"
 
 static FILE *coverage;
-
-/* Apply RFC 6902 "add" ops (all defaults_patch emits) to doc. */
-static int apply_adds(cJSON *doc, const cJSON *ops)
-{
-    const cJSON *op;
-
-    cJSON_ArrayForEach(op, ops) {
-        const char *path = cJSON_GetObjectItemCaseSensitive(op, "path")->valuestring;
-        const cJSON *value = cJSON_GetObjectItemCaseSensitive(op, "value");
-        char *copy = xstrdup(path), *p = copy + 1, *slash, *tok;
-        cJSON *at = doc;
-
-        while ((slash = strchr(p, '/'))) {
-            *slash = '\0';
-            at = cJSON_IsArray(at) ? cJSON_GetArrayItem(at, atoi(p))
-                                   : cJSON_GetObjectItemCaseSensitive(at, p);
-            p = slash + 1;
-            if (!at) {
-                free(copy);
-                return -1;
-            }
-        }
-        tok = p; /* no ~ escapes occur in our schemas' property names */
-        if (cJSON_GetObjectItemCaseSensitive(at, tok))
-            cJSON_ReplaceItemInObjectCaseSensitive(at, tok, cJSON_Duplicate(value, 1));
-        else
-            cJSON_AddItemToObject(at, tok, cJSON_Duplicate(value, 1));
-        free(copy);
-    }
-    return 0;
-}
 
 /* Drop every null-valued property: what defaults_apply() does beyond the
    patch (the API server prunes nulls without a default before validating). */
@@ -124,7 +94,7 @@ static void run_case(const cJSON *c, const char *file, int line)
     applied = cJSON_Duplicate(obj, 1);
     defaulted = cJSON_Duplicate(obj, 1);
     defaults_apply(root, defaulted);
-    if (apply_adds(applied, patch) != 0) {
+    if (jsonpatch_apply_adds(applied, patch) != 0) {
         printf("#   the patch does not apply\n");
         good = 0;
     }

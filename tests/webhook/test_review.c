@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../jsonpatch.h"
 #include "../tap.h"
 #include "../testdata.h"
 #include "defaults.h"
@@ -241,59 +242,6 @@ static char *b64_decode(const char *in)
     return (char *)out;
 }
 
-/* ---- applying a patch (from tests/webhook/test_defaults.c) ---- */
-
-static char *unescape_token(const char *t)
-{
-    struct sbuf sb = {0};
-
-    for (; *t; t++) {
-        if (t[0] == '~' && (t[1] == '0' || t[1] == '1'))
-            sb_putc(&sb, *++t == '0' ? '~' : '/');
-        else
-            sb_putc(&sb, *t);
-    }
-    return sb_detach(&sb);
-}
-
-/* Apply RFC 6902 "add" ops (all defaults_patch emits) to doc. */
-static int apply_adds(cJSON *doc, const cJSON *ops)
-{
-    const cJSON *op;
-
-    cJSON_ArrayForEach(op, ops) {
-        const char *path = str_of(op, "path", "");
-        const cJSON *value = get(op, "value");
-        char *copy = xstrdup(path), *p = copy + 1, *slash, *tok;
-        cJSON *at = doc;
-
-        if (strcmp(str_of(op, "op", ""), "add") != 0 || path[0] != '/') {
-            free(copy);
-            return -1;
-        }
-        while ((slash = strchr(p, '/'))) {
-            *slash = '\0';
-            tok = unescape_token(p);
-            at = cJSON_IsArray(at) ? cJSON_GetArrayItem(at, (int)strtol(tok, NULL, 10))
-                                   : cJSON_GetObjectItemCaseSensitive(at, tok);
-            free(tok);
-            p = slash + 1;
-            if (!at) {
-                free(copy);
-                return -1;
-            }
-        }
-        tok = unescape_token(p);
-        if (cJSON_GetObjectItemCaseSensitive(at, tok))
-            cJSON_ReplaceItemInObjectCaseSensitive(at, tok, cJSON_Duplicate(value, 1));
-        else
-            cJSON_AddItemToObject(at, tok, cJSON_Duplicate(value, 1));
-        free(tok);
-        free(copy);
-    }
-    return 0;
-}
-
 /* Drop every null-valued property, as defaults_apply() does beyond the patch. */
 static void prune_nulls(cJSON *v)
 {
@@ -328,7 +276,7 @@ static int patch_round_trip(const struct review_config *rc, const cJSON *review,
     cJSON *applied = cJSON_Duplicate(get(req, "object"), 1);
     cJSON *defaulted = cJSON_Duplicate(get(req, "object"), 1), *again;
     char *body, *out = NULL;
-    int good = root && apply_adds(applied, ops) == 0, http;
+    int good = root && jsonpatch_apply_adds(applied, ops) == 0, http;
 
     if (root)
         defaults_apply(root, defaulted);

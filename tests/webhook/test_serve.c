@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../jsonpatch.h"
 #include "../tap.h"
 #include "certs.h"
 #include "defaults.h"
@@ -596,54 +597,6 @@ static char *unbase64(const char *in, size_t *len)
     return (char *)out;
 }
 
-/* One JSON Pointer token, unescaped (~1 -> /, ~0 -> ~). */
-static void unescape_token(const char *p, size_t n, char *out, size_t len)
-{
-    size_t i, o = 0;
-
-    for (i = 0; i < n && o + 1 < len; i++) {
-        if (p[i] == '~' && i + 1 < n) {
-            out[o++] = p[i + 1] == '1' ? '/' : '~';
-            i++;
-        } else {
-            out[o++] = p[i];
-        }
-    }
-    out[o] = '\0';
-}
-
-/* Apply RFC 6902 "add" operations (all a defaults patch holds). 0, or -1 if one does not apply. */
-static int apply_patch(cJSON *doc, const cJSON *ops)
-{
-    const cJSON *op;
-    char tok[256];
-
-    cJSON_ArrayForEach(op, ops) {
-        const char *path = str_at(op, "path"), *slash;
-        cJSON *parent = doc, *value = cJSON_Duplicate(at(op, "value"), 1);
-
-        if (!path || strcmp(str_at(op, "op"), "add") != 0 || !value || *path != '/')
-            return cJSON_Delete(value), -1;
-        for (path++; (slash = strchr(path, '/')); path = slash + 1) {
-            unescape_token(path, (size_t)(slash - path), tok, sizeof(tok));
-            parent = cJSON_IsArray(parent) ? cJSON_GetArrayItem(parent, (int)strtol(tok, NULL, 10))
-                                           : cJSON_GetObjectItemCaseSensitive(parent, tok);
-            if (!parent)
-                return cJSON_Delete(value), -1; /* a missing parent: the API server's 500 */
-        }
-        unescape_token(path, strlen(path), tok, sizeof(tok));
-        if (cJSON_IsArray(parent) && !strcmp(tok, "-"))
-            cJSON_AddItemToArray(parent, value);
-        else if (cJSON_IsArray(parent))
-            cJSON_InsertItemInArray(parent, (int)strtol(tok, NULL, 10), value);
-        else if (cJSON_GetObjectItemCaseSensitive(parent, tok))
-            cJSON_ReplaceItemInObjectCaseSensitive(parent, tok, value);
-        else
-            cJSON_AddItemToObject(parent, tok, value);
-    }
-    return 0;
-}
-
 /* ---- the checks ---- */
 
 static void test_cli(void)
@@ -798,7 +751,7 @@ static void test_mutate(const struct srv *s)
                    "JSONPatch") &&
            cJSON_GetArraySize(ops) > 0,
        "mutate: 200, allowed, a base64 JSON Patch with patchType JSONPatch");
-    ok(ops && apply_patch(obj, ops) == 0 && cJSON_Compare(obj, want, 1),
+    ok(ops && jsonpatch_apply_adds(obj, ops) == 0 && cJSON_Compare(obj, want, 1),
        "mutate: the patch, applied, gives the defaulted object");
     cJSON_Delete(out);
     cJSON_Delete(ops);
