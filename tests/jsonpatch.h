@@ -73,4 +73,19 @@ __attribute__((unused)) static int jsonpatch_apply_adds(cJSON *doc, const cJSON 
     return 0;
 }
 
+/* Drop every null-valued property: what defaults_apply() does beyond the
+   patch (the API server prunes nulls without a default before validating). */
+__attribute__((unused)) static void jsonpatch_prune_nulls(cJSON *v)
+{
+    cJSON *c, *next;
+
+    for (c = v ? v->child : NULL; c; c = next) {
+        next = c->next;
+        if (cJSON_IsNull(c) && cJSON_IsObject(v))
+            cJSON_Delete(cJSON_DetachItemViaPointer(v, c));
+        else
+            jsonpatch_prune_nulls(c);
+    }
+}
+
 #endif

@@ -9,25 +9,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 
-n=0
-failures=0
-
-ok() {
-    n=$((n + 1))
-    echo "ok $n - $1"
-}
-
-notok() {
-    n=$((n + 1))
-    failures=$((failures + 1))
-    echo "not ok $n - $1"
-}
-
-# diag FILE: print a file as TAP diagnostics (at most 20 lines).
-diag() {
-    [ -s "$1" ] && head -n 20 "$1" | sed 's/^/#   /'
-    return 0
-}
+. tests/cli/lib/tap.sh
 
 # check NAME COMMAND...: ok when the command succeeds; else show the last run's output.
 check() {
@@ -37,8 +19,8 @@ check() {
         ok "$name"
     else
         notok "$name"
-        diag "$tmp/out"
-        diag "$tmp/err"
+        diag "$tmp/out" 20
+        diag "$tmp/err" 20
     fi
 }
 
@@ -78,7 +60,7 @@ run() {
     if grep -qE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$tmp/err"; then
         sanitizer_reports=$((sanitizer_reports + 1))
         echo "# sanitizer report in: gwhook certs $*"
-        diag "$tmp/err"
+        diag "$tmp/err" 20
     fi
 }
 

@@ -20,25 +20,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 2
 
 EX=tests/data/examples
-n=0
-failures=0
-
-ok() {
-    n=$((n + 1))
-    echo "ok $n - $1"
-}
-
-notok() {
-    n=$((n + 1))
-    failures=$((failures + 1))
-    echo "not ok $n - $1"
-}
-
-# diag FILE: print a file as TAP diagnostics (at most 40 lines).
-diag() {
-    [ -s "$1" ] && head -n 40 "$1" | sed 's/^/#   /'
-    return 0
-}
+. tests/cli/lib/tap.sh
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gwhook-examples.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT

@@ -19,21 +19,6 @@
 
 static FILE *coverage;
 
-/* Drop every null-valued property: what defaults_apply() does beyond the
-   patch (the API server prunes nulls without a default before validating). */
-static void prune_nulls(cJSON *v)
-{
-    cJSON *c, *next;
-
-    for (c = v ? v->child : NULL; c; c = next) {
-        next = c->next;
-        if (cJSON_IsNull(c) && cJSON_IsObject(v))
-            cJSON_Delete(cJSON_DetachItemViaPointer(v, c));
-        else
-            prune_nulls(c);
-    }
-}
-
 static const struct schema_node *root_of(const cJSON *c, const cJSON *obj)
 {
     const cJSON *ch = cJSON_GetObjectItemCaseSensitive(c, "channel");
@@ -98,7 +83,7 @@ static void run_case(const cJSON *c, const char *file, int line)
         printf("#   the patch does not apply\n");
         good = 0;
     }
-    prune_nulls(applied);
+    jsonpatch_prune_nulls(applied);
     if (!cJSON_Compare(applied, defaulted, 1)) {
         printf("#   the patch does not reproduce defaults_apply()\n");
         good = 0;

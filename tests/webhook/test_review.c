@@ -242,20 +242,6 @@ static char *b64_decode(const char *in)
     return (char *)out;
 }
 
-/* Drop every null-valued property, as defaults_apply() does beyond the patch. */
-static void prune_nulls(cJSON *v)
-{
-    cJSON *c, *next;
-
-    for (c = v ? v->child : NULL; c; c = next) {
-        next = c->next;
-        if (cJSON_IsNull(c) && cJSON_IsObject(v))
-            cJSON_Delete(cJSON_DetachItemViaPointer(v, c));
-        else
-            prune_nulls(c);
-    }
-}
-
 static const struct schema_node *root_for(const struct review_config *rc, const cJSON *req)
 {
     const cJSON *k = get(req, "kind");
@@ -280,7 +266,7 @@ static int patch_round_trip(const struct review_config *rc, const cJSON *review,
 
     if (root)
         defaults_apply(root, defaulted);
-    prune_nulls(applied);
+    jsonpatch_prune_nulls(applied);
     if (good && !cJSON_Compare(applied, defaulted, 1)) {
         printf("#   the patch does not reproduce defaults_apply()\n");
         good = 0;
