@@ -25,7 +25,7 @@ obj     = $(patsubst %.c,build/obj/%.o,$(1))
 san_obj = $(patsubst %.c,build/san/%.o,$(1))
 
 .PHONY: all deps test check lint format format-check clean demo bench bench-validate \
-        valgrind coverage
+        valgrind coverage cluster-up cluster-down cluster-status
 
 all: build/.deps-ok build/gwhook
 
@@ -83,6 +83,17 @@ bench: build/gwhook build/bench_validate
 
 demo:
 	@echo "make demo: not yet available (needs the local control plane, issue 4)"
+
+# The local control plane (tools/cluster.sh; docs/CLUSTER.md): etcd and
+# kube-apiserver built from Go modules, the Gateway API CRDs from the module
+# cache, gwhook registered as the webhook. GATEWAY_API_CHANNEL=experimental,
+# GATEWAY_API_VERSION=v1.2.1, WEBHOOK=0 and CLUSTER_DIR change what comes up.
+cluster-up: build/gwhook
+	@tools/cluster.sh up
+cluster-down:
+	@tools/cluster.sh down
+cluster-status:
+	@tools/cluster.sh status
 
 LINT_SRC = $(filter-out webhook/schema_gen.c,$(CORE_SRC)) webhook/main.c
 lint: build/.deps-ok
