@@ -32,6 +32,7 @@ struct review_outcome {
     int code;    /* status.code of a denial (422, or 400 for an object the API
                     server could not decode), 400 for a bad body, 0 when allowed */
     int patched; /* /mutate: a non-empty patch was returned */
+    int dry_run; /* request.dryRun was true */
     size_t warnings;
 };
 

@@ -18,6 +18,7 @@
 #   WEBHOOK             1 (default) start and register gwhook; 0 = no webhook
 #   GWHOOK_FLAGS        extra flags for `gwhook serve` (e.g. --strict)
 #   GWHOOK              the gwhook binary (default build/gwhook)
+#   CLUSTER_KEEP_LOGS   1: `down` moves the logs to CLUSTER_DIR.logs
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -81,7 +82,7 @@ start() {
     name=$1
     log=$2
     shift 2
-    setsid "$@" > "$log" 2>&1 < /dev/null &
+    setsid "$@" >> "$log" 2>&1 < /dev/null &
     echo $! > "$DIR/$name.pid"
 }
 
@@ -248,6 +249,7 @@ webhook_start() {
         --port "$wport" --probe-port "$pport" --metrics-port "$pport" \
         --shutdown-delay 0 --grace 5 --channel "$CHANNEL" ${GWHOOK_FLAGS:-}
     wait_http gwhook "http://127.0.0.1:$pport/readyz"
+    [ -f "$DIR/registered" ] && wait_called
     say "gwhook serving on https://127.0.0.1:$wport (probes and /metrics on :$pport)"
 }
 
@@ -272,25 +274,35 @@ for d in docs:
 print(yaml.safe_dump_all(docs, sort_keys=False))
 EOF
     apply "$DIR/webhook-configurations.yaml"
-    # the API server's webhook client caches configurations; wait until a
-    # request reaches gwhook (a dry-run create of a GatewayClass is admitted)
+    : > "$DIR/registered"
+    wait_called
+    say "webhook registered: validating (failurePolicy Fail) and mutating (Ignore), by URL"
+}
+
+# wait_called: the API server's webhook client picks configurations up
+# asynchronously; wait until a request reaches gwhook (a dry-run create of a
+# GatewayClass, admitted)
+wait_called() {
     pport=$(cat "$DIR/webhook.probe-port")
-    before=$(curl -s "http://127.0.0.1:$pport/metrics" | awk '/^controller_runtime_webhook_requests_total/ {s += $2} END {print s + 0}')
+    calls() {
+        curl -s "http://127.0.0.1:$pport/metrics" |
+            awk '/^controller_runtime_webhook_requests_total/ {s += $2} END {print s + 0}'
+    }
+    before=$(calls)
     i=0
     while :; do
         api POST '/apis/gateway.networking.k8s.io/v1/gatewayclasses?dryRun=All' -o /dev/null \
             -H 'Content-Type: application/json' \
             -d '{"apiVersion":"gateway.networking.k8s.io/v1","kind":"GatewayClass","metadata":{"name":"gatecheck-registration-probe"},"spec":{"controllerName":"gatecheck.dev/probe"}}'
-        now=$(curl -s "http://127.0.0.1:$pport/metrics" | awk '/^controller_runtime_webhook_requests_total/ {s += $2} END {print s + 0}')
-        [ "$now" -gt "$before" ] && break
+        [ "$(calls)" -gt "$before" ] && break
         i=$((i + 1))
         [ $i -lt 60 ] || die "the API server does not call the webhook after 30 s (see $DIR/logs)"
         sleep 0.5
     done
-    say "webhook registered: validating (failurePolicy Fail) and mutating (Ignore), by URL"
 }
 
 unregister() {
+    rm -f "$DIR/registered"
     for k in validatingwebhookconfigurations mutatingwebhookconfigurations; do
         api DELETE "/apis/admissionregistration.k8s.io/v1/$k/gatecheck" -o /dev/null
     done
@@ -387,6 +399,11 @@ down() {
         n=${f##*/}
         stop_pid "${n%.pid}"
     done
+    if [ "${CLUSTER_KEEP_LOGS:-0}" = 1 ]; then
+        rm -rf "$DIR.logs"
+        mv "$DIR/logs" "$DIR.logs"
+        say "logs kept in $DIR.logs"
+    fi
     rm -rf "$DIR"
     say "stopped; $DIR removed"
 }

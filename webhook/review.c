@@ -53,6 +53,7 @@ struct review {
     const char *sub_resource; /* "" for the main resource */
     const char *namespace_;   /* "" when cluster-scoped */
     const char *name;         /* request.name, else the object's metadata.name, else "" */
+    int dry_run;              /* request.dryRun: logged; nothing here has side effects */
     const cJSON *object;      /* NULL when absent or null */
     const cJSON *old;         /* NULL when absent or null */
     /* The group, version and kind the object is judged as: request.kind,
@@ -447,6 +448,7 @@ static int decode_request(struct review *rv, char *err, size_t errlen)
                    "request.operation is %s, expected CREATE, UPDATE, DELETE or CONNECT",
                    cJSON_IsString(op) ? "empty" : json_type(op));
     rv->operation = op->valuestring;
+    rv->dry_run = cJSON_IsTrue(get(req, "dryRun"));
     if (opt_string(req, "subResource", &rv->sub_resource, err, errlen) ||
         opt_string(req, "namespace", &rv->namespace_, err, errlen) ||
         opt_string(req, "name", &rv->name, err, errlen) || decode_objects(rv, req, err, errlen) ||
@@ -736,6 +738,7 @@ static void fill_outcome(struct review_outcome *oc, const struct review *rv,
     oc->allowed = vd->allowed;
     oc->code = cJSON_IsNumber(code) ? code->valueint : 0;
     oc->patched = vd->patch != NULL;
+    oc->dry_run = rv->dry_run;
 }
 
 static int decode(const char *body, size_t len, struct review *rv, char *err, size_t errlen)

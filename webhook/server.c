@@ -312,6 +312,8 @@ static void log_review(const struct request *r, const struct review_outcome *o, 
     cJSON_AddStringToObject(f, "namespace", o->namespace_);
     cJSON_AddStringToObject(f, "name", o->name);
     cJSON_AddStringToObject(f, "operation", o->operation);
+    if (o->dry_run)
+        cJSON_AddBoolToObject(f, "dry_run", 1);
     cJSON_AddBoolToObject(f, "allowed", o->allowed);
     cJSON_AddNumberToObject(f, "code", o->allowed ? 200 : o->code);
     cJSON_AddNumberToObject(f, "warnings", (double)o->warnings);

@@ -453,6 +453,8 @@ static long outcome_int(const struct review_outcome *oc, const char *k)
         return oc->patched;
     if (!strcmp(k, "warnings"))
         return (long)oc->warnings;
+    if (!strcmp(k, "dry_run"))
+        return oc->dry_run;
     return -1;
 }
 
