@@ -478,7 +478,7 @@ static void no_rules(const struct review *rv, struct verdict *vd)
  * object in request.kind's version, so they agree unless the body was
  * written by hand.
  */
-static const cJSON *as_gvk(const struct review *rv, const cJSON *obj, cJSON **owned)
+static cJSON *as_gvk(const struct review *rv, cJSON *obj, cJSON **owned)
 {
     char *av = rv->group[0] ? xasprintf("%s/%s", rv->group, rv->version) : xstrdup(rv->version);
     const cJSON *a = get(obj, "apiVersion"), *k = get(obj, "kind");
@@ -612,16 +612,20 @@ static void judge_validate(const struct review_config *cfg, const struct review 
     struct verr_list errs = VERR_LIST_INIT;
     cJSON *obj_copy = NULL, *old_copy = NULL;
     int update = is_op(rv, "UPDATE");
-    const cJSON *obj = as_gvk(rv, rv->object, &obj_copy);
-    const cJSON *old = update && rv->old ? as_gvk(rv, rv->old, &old_copy) : NULL;
+    /* the objects belong to the parsed review (rv->root, ours, freed after
+       the answer): validation may decode them in place instead of copying.
+       Only the object's metadata.name (rv->name) is read afterwards, and
+       decoding keeps it. */
+    cJSON *obj = as_gvk(rv, (cJSON *)rv->object, &obj_copy);
+    cJSON *old = update && rv->old ? as_gvk(rv, (cJSON *)rv->old, &old_copy) : NULL;
 
     /* The API server pruned and defaulted the object before calling us: an
        unknown field here can only come from a hand-written review, so it
        warns rather than fails. On UPDATE without oldObject (the API server
        always sends one) nothing ratchets. */
     opts.unknown_strict = 0;
-    if (validate_object(&opts, obj, old, update ? VALIDATE_UPDATE : VALIDATE_CREATE, &errs) ==
-        VALIDATE_OK)
+    if (validate_object_inplace(&opts, obj, old, update ? VALIDATE_UPDATE : VALIDATE_CREATE,
+                                &errs) == VALIDATE_OK)
         settle(rv, &errs, vd);
     else
         no_rules(rv, vd); /* other groups, unknown kinds or versions: allowed, said so */

@@ -332,24 +332,23 @@ static enum validate_status identify(const struct validate_opts *o, const cJSON 
     return VALIDATE_UNKNOWN;
 }
 
-/* A copy of obj as the API server holds it after decoding: unknown fields
+/* obj as the API server holds it after decoding, in place: unknown fields
    pruned (and reported to 'unknown' when not NULL), defaults applied. */
-static cJSON *decoded_copy(const struct schema_node *root, const cJSON *obj,
-                           struct verr_list *unknown)
+static void decode_inplace(const struct schema_node *root, cJSON *obj, struct verr_list *unknown)
 {
     struct verr_list ignored = VERR_LIST_INIT;
-    cJSON *copy = cJSON_Duplicate(obj, 1);
 
     if (unknown)
-        objectmeta_unknown_fields(copy, unknown);
-    openapi_prune(root, copy, unknown ? unknown : &ignored);
+        objectmeta_unknown_fields(obj, unknown);
+    openapi_prune(root, obj, unknown ? unknown : &ignored);
     verr_list_release(&ignored);
-    defaults_apply(root, copy);
-    return copy;
+    defaults_apply(root, obj);
 }
 
-enum validate_status validate_object(const struct validate_opts *o, const cJSON *obj,
-                                     const cJSON *old, enum validate_op op, struct verr_list *out)
+/* in_place: obj and old are the caller's to change (validate_object_inplace) */
+static enum validate_status validate_impl(const struct validate_opts *o, const cJSON *obj,
+                                          const cJSON *old, enum validate_op op,
+                                          struct verr_list *out, cJSON *obj_mut, cJSON *old_mut)
 {
     static const struct validate_opts defopts = {0};
     struct vstate s = {0};
@@ -376,9 +375,12 @@ enum validate_status validate_object(const struct validate_opts *o, const cJSON 
     s.oa.op = op == VALIDATE_UPDATE ? OPENAPI_UPDATE : OPENAPI_CREATE;
     s.oa.on_string = strict_check;
     s.oa.ctx = &s;
-    copy = decoded_copy(root, obj, &s.unknown);
-    if (old && op == VALIDATE_UPDATE)
-        ocopy = decoded_copy(root, old, NULL);
+    copy = obj_mut ? obj_mut : cJSON_Duplicate(obj, 1);
+    decode_inplace(root, copy, &s.unknown);
+    if (old && op == VALIDATE_UPDATE) {
+        ocopy = old_mut ? old_mut : cJSON_Duplicate(old, 1);
+        decode_inplace(root, ocopy, NULL);
+    }
     judge(&s, set, root, copy, ocopy);
     settle_unknown(&s);
     if (set->deprecated)
@@ -393,7 +395,22 @@ enum validate_status validate_object(const struct validate_opts *o, const cJSON 
     verr_splice(out, &s.cel);
     verr_splice(out, &s.extra);
     state_release(&s);
-    cJSON_Delete(copy);
-    cJSON_Delete(ocopy);
+    if (copy != obj_mut)
+        cJSON_Delete(copy);
+    if (ocopy != old_mut)
+        cJSON_Delete(ocopy);
     return VALIDATE_OK;
+}
+
+enum validate_status validate_object(const struct validate_opts *o, const cJSON *obj,
+                                     const cJSON *old, enum validate_op op, struct verr_list *out)
+{
+    return validate_impl(o, obj, old, op, out, NULL, NULL);
+}
+
+enum validate_status validate_object_inplace(const struct validate_opts *o, cJSON *obj,
+                                             cJSON *old, enum validate_op op,
+                                             struct verr_list *out)
+{
+    return validate_impl(o, obj, old, op, out, obj, old);
 }
