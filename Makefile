@@ -18,6 +18,9 @@ WEBHOOK_SRC = $(sort $(filter-out webhook/main.c,$(wildcard webhook/*.c)))
 CORE_SRC    = $(LIB_SRC) $(WEBHOOK_SRC)
 TEST_SRC    = $(sort $(wildcard tests/*/test_*.c))
 TEST_BINS   = $(patsubst tests/%.c,build/san/tests/%,$(TEST_SRC))
+# Integration tests through a real kube-apiserver (tools/cluster-tests.sh).
+IT_SRC      = $(sort $(wildcard tests/cluster/it_*.c))
+IT_BINS     = $(patsubst tests/%.c,build/san/tests/%,$(IT_SRC))
 
 # Quiet by default; V=1 shows the commands.
 Q = $(if $(V),,@)
@@ -63,7 +66,7 @@ build/san/tests/%: build/san/tests/%.o build/san/libcore.a
 
 # Every unit test under ASan+UBSan, then the CLI suite, then the spec-row
 # coverage report. The last line is the overall "N passed, N failed".
-test check: build/.deps-ok $(TEST_BINS) build/san/gwhook build/gwhook
+test check: build/.deps-ok $(TEST_BINS) $(IT_BINS) build/san/gwhook build/gwhook
 	@tools/run-tests.sh $(TEST_BINS)
 
 valgrind: build/gwhook
@@ -103,7 +106,7 @@ lint: build/.deps-ok
 	clang-format --dry-run --Werror $(FORMATTED)
 	tools/banned.sh
 
-FORMATTED = $(filter-out webhook/schema_gen.c,$(wildcard include/*.h lib/*.c webhook/*.c tests/*.h tests/*/*.c))
+FORMATTED = $(filter-out webhook/schema_gen.c,$(wildcard include/*.h lib/*.h lib/*.c webhook/*.c tests/*.h tests/*/*.c))
 format:
 	clang-format -i $(FORMATTED)
 format-check:
@@ -134,7 +137,7 @@ oracle: build/gwhook build/san/tests/webhook/test_cases
 	  echo "make oracle: 'go' not found. Install Go >= 1.26 (tests/oracle/go.mod; Debian's golang-go" >&2; \
 	  echo "  package must be at least that version) or put the machine's Go on PATH (e.g. /usr/local/go/bin)." >&2; \
 	  exit 2; }
-	@hash=$$(cat tests/oracle/go.mod tests/oracle/go.sum tests/oracle/main.go | sha256sum | cut -c1-16) && \
+	@hash=$$(cd tests/oracle && cat go.mod go.sum $$(LC_ALL=C ls ./*.go) | sha256sum | cut -c1-16) && \
 	bin="$(ORACLE_DIR)/oracle-$$hash/oracle" && \
 	if [ ! -x "$$bin" ]; then \
 	  echo "  GO      $$bin"; mkdir -p "$${bin%/*}" && \

@@ -43,9 +43,8 @@ enum validate_status validate_object(const struct validate_opts *o, const cJSON 
  * defaults applied) instead of being copied first. The same verdict; the
  * webhook uses it on the objects of a review it has parsed and will free.
  */
-enum validate_status validate_object_inplace(const struct validate_opts *o, cJSON *obj,
-                                             cJSON *old, enum validate_op op,
-                                             struct verr_list *out);
+enum validate_status validate_object_inplace(const struct validate_opts *o, cJSON *obj, cJSON *old,
+                                             enum validate_op op, struct verr_list *out);
 
 /* The group, version and kind of obj; NULL members when absent. Pointers into obj. */
 void validate_gvk(const cJSON *obj, char *group, size_t glen, char *version, size_t vlen,

@@ -408,9 +408,8 @@ enum validate_status validate_object(const struct validate_opts *o, const cJSON 
     return validate_impl(o, obj, old, op, out, NULL, NULL);
 }
 
-enum validate_status validate_object_inplace(const struct validate_opts *o, cJSON *obj,
-                                             cJSON *old, enum validate_op op,
-                                             struct verr_list *out)
+enum validate_status validate_object_inplace(const struct validate_opts *o, cJSON *obj, cJSON *old,
+                                             enum validate_op op, struct verr_list *out)
 {
     return validate_impl(o, obj, old, op, out, obj, old);
 }
