@@ -1,8 +1,10 @@
 /*
  * `gwhook certs`: the webhook's CA and serving certificate as files, in the
  * layout of a mounted kubernetes.io/tls Secret (ca.crt, ca.key, tls.crt,
- * tls.key). Idempotent: what is still good is kept, byte for byte. The
- * cryptography is certs.c's; this file decides and writes.
+ * tls.key), and/or as Secrets in the cluster, and the CA in the caBundle of
+ * the webhook configurations (through lib/kube.c). Idempotent: what is still
+ * good is kept, byte for byte. The cryptography is certs.c's; this file
+ * decides and writes.
  */
 #include "cmd_certs.h"
 
@@ -19,7 +21,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "certs.h"
+#include "kube.h"
 #include "util.h"
 
 #define DAY_S          86400L
@@ -29,8 +34,8 @@
 #define SAN_TEXT_MAX   1000 /* struct certs_info.sans holds 1023 */
 
 static const char usage_text[] =
-    "usage: gwhook certs --out-dir DIR [--service NAME --namespace NS] [--dns NAME]...\n"
-    "                    [--ip ADDR]... [options]\n"
+    "usage: gwhook certs (--out-dir DIR | --secret NAME) [--service NAME --namespace NS]\n"
+    "                    [--dns NAME]... [--ip ADDR]... [--patch-webhooks] [options]\n"
     "\n"
     "Create or renew the webhook's TLS files: a self-signed CA and a serving\n"
     "certificate signed by it (ECDSA P-256), in the layout of a mounted\n"
@@ -59,18 +64,32 @@ static const char usage_text[] =
     "  --ca-validity-days N   lifetime of a new CA (default 3650)\n"
     "  --renew-before-days N  replace a certificate this many days before it\n"
     "                         expires (default 30; the CA too)\n"
-    "  --secret NAME          also store the files in a kubernetes.io/tls Secret\n"
-    "  --patch-webhooks       also put the CA into the caBundle of the webhook\n"
-    "                         configurations, keeping the old CA while it is valid\n"
-    "                         (--secret and --patch-webhooks: not in this build yet)\n"
+    "\n"
+    "in the cluster (the Kubernetes API; kubeconfig or in-cluster credentials):\n"
+    "  --secret NAME          keep the files in Secrets instead of, or besides, DIR:\n"
+    "                         NAME (type kubernetes.io/tls: tls.crt, tls.key, ca.crt;\n"
+    "                         mount it into gwhook serve) and NAME-ca (the CA and its\n"
+    "                         key, never mounted), in --namespace, else the context's\n"
+    "                         namespace. When NAME-ca exists it is what is reused.\n"
+    "  --patch-webhooks       put the CA into the caBundle of every webhook of the\n"
+    "                         Validating and Mutating webhook configurations named\n"
+    "                         --webhook-config, appended: CAs already there stay while\n"
+    "                         they are valid (expired ones are dropped). Done before\n"
+    "                         the new certificate is written, so the API server\n"
+    "                         trusts it before gwhook serves it.\n"
+    "  --webhook-config NAME  the configurations to patch (default gatecheck)\n"
+    "  --kubeconfig FILE      that kubeconfig only (default: $KUBECONFIG, in-cluster,\n"
+    "                         ~/.kube/config)\n"
+    "  --context NAME         a context of the kubeconfig\n"
     "  -h, --help             this text\n"
     "\n"
     "At least one SAN is needed. When a new CA is made (the first run, or the old\n"
     "one expires within --renew-before-days), tls.crt is signed by it at once: put\n"
     "the new ca.crt into every caBundle that trusts the webhook, next to the old CA\n"
-    "until all replicas have reloaded (--patch-webhooks will do this merge).\n"
+    "until all replicas have reloaded (--patch-webhooks does this merge).\n"
     "\n"
-    "exit status: 0 done, 1 failure (the message names the file), 2 usage error\n";
+    "exit status: 0 done, 1 failure (the message names the file or object), 2 usage\n"
+    "error\n";
 
 /* A NULL-terminated list of owned strings. */
 struct strlist {
@@ -82,7 +101,10 @@ struct ccfg {
     const char *service, *ns, *out_dir;
     struct strlist dns, ips; /* lower-case DNS names; IPs in inet_ntop() form */
     long validity_days, ca_validity_days, renew_before_days;
-    int kube; /* --secret or --patch-webhooks given */
+    const char *secret;         /* --secret NAME */
+    int patch_webhooks;         /* --patch-webhooks */
+    const char *webhook_config; /* --webhook-config, default "gatecheck" */
+    const char *kubeconfig, *context;
 };
 
 /* Files staged as temporaries, renamed into place together by stage_commit(). */
@@ -240,9 +262,24 @@ static int set_option(struct ccfg *c, int opt, const char *arg)
     case 'r':
         return parse_days("--renew-before-days", arg, 0, &c->renew_before_days);
     case 'S':
+        c->secret = arg;
+        return dns_name(arg) && !strchr(arg, '*') && strlen(arg) <= 250
+                   ? 0
+                   : usage_error("--secret '%s': not a Secret name", arg);
     case 'P':
-        c->kube = 1;
+        c->patch_webhooks = 1;
         return 0;
+    case 'W':
+        c->webhook_config = arg;
+        return dns_name(arg) && !strchr(arg, '*')
+                   ? 0
+                   : usage_error("--webhook-config '%s': not an object name", arg);
+    case 'K':
+        c->kubeconfig = arg;
+        return *arg ? 0 : usage_error("--kubeconfig: empty");
+    case 'C':
+        c->context = arg;
+        return *arg ? 0 : usage_error("--context: empty");
     default:
         return usage_error("bad option");
     }
@@ -281,16 +318,12 @@ static int check_args(struct ccfg *c, int argc, char **argv)
 {
     if (optind < argc)
         return usage_error("unexpected argument '%s'", argv[optind]);
-    if (c->kube) {
-        fputs("error: --secret and --patch-webhooks need the Kubernetes client, which is not "
-              "part of this build yet\n",
-              stderr);
-        return -1;
-    }
-    if (!c->out_dir)
-        return usage_error("--out-dir DIR is required");
-    if (!c->service != !c->ns)
-        return usage_error("--service and --namespace go together");
+    if (!c->out_dir && !c->secret)
+        return usage_error("--out-dir DIR or --secret NAME is required");
+    if (c->service && !c->ns)
+        return usage_error("--service needs --namespace");
+    if (c->ns && !c->service && !c->secret && !c->patch_webhooks)
+        return usage_error("--namespace goes with --service (or --secret)");
     if (c->service)
         service_sans(c);
     if (c->dns.n + c->ips.n == 0)
@@ -313,6 +346,9 @@ static int parse_args(int argc, char **argv, struct ccfg *c)
                                              {"renew-before-days", required_argument, NULL, 'r'},
                                              {"secret", required_argument, NULL, 'S'},
                                              {"patch-webhooks", no_argument, NULL, 'P'},
+                                             {"webhook-config", required_argument, NULL, 'W'},
+                                             {"kubeconfig", required_argument, NULL, 'K'},
+                                             {"context", required_argument, NULL, 'C'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     int opt;
@@ -320,6 +356,7 @@ static int parse_args(int argc, char **argv, struct ccfg *c)
     c->validity_days = 365;
     c->ca_validity_days = 3650;
     c->renew_before_days = 30;
+    c->webhook_config = "gatecheck";
     optind = 1;
     opterr = 0; /* our own message: getopt's would start with "certs:" */
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -488,44 +525,185 @@ static void stage_release(struct stage *st)
     st->n = 0;
 }
 
-/* ---- decisions ------------------------------------------------------------ */
+/* ---- where the current files are ------------------------------------------- */
+
+enum { F_CA_CRT, F_CA_KEY, F_TLS_CRT, F_TLS_KEY, F_N };
+static const char *const file_name[F_N] = {"ca.crt", "ca.key", "tls.crt", "tls.key"};
 
 struct run {
     const struct ccfg *cfg;
     time_t now;
-    struct certs_pem ca, leaf; /* as on disk, or new */
+    struct certs_pem ca, leaf; /* as found, or new */
     int new_ca, new_leaf;
-    struct sbuf msg; /* what was done, printed once the files are in place */
+    struct sbuf msg; /* what was done, printed once everything is in place */
+    /* the current files: from the Secrets when they exist, else from DIR */
+    char *have[F_N];
+    char *where;             /* "DIR" or "secret NS/NAME": for messages */
+    struct kube_client *kc;  /* with --secret or --patch-webhooks */
+    const char *ns;          /* the Secrets' namespace */
+    char *secret_ca;         /* NAME-ca */
+    cJSON *sec_tls, *sec_ca; /* the Secrets as read (NULL: none) */
 };
 
-static char *out_path(const struct run *r, const char *name)
+/* "DIR/name" or "Secret NS/NAME key K": where a current file was found. */
+static char *file_label(const struct run *r, int f)
 {
-    return xasprintf("%s/%s", r->cfg->out_dir, name);
+    static const char *const secret_key_of[F_N] = {"tls.crt", "tls.key", "tls.crt", "tls.key"};
+
+    if (r->sec_ca || r->sec_tls)
+        return xasprintf("Secret %s/%s key %s", r->ns,
+                         f == F_CA_CRT || f == F_CA_KEY ? r->secret_ca : r->cfg->secret,
+                         secret_key_of[f]);
+    return xasprintf("%s/%s", r->cfg->out_dir, file_name[f]);
 }
 
-/*
- * Read DIR/a into p->cert and DIR/b into p->key: 2 both there, 0 neither,
- * 1 only one (which in why), -1 read error (printed).
- */
-static int read_pair(const struct run *r, const char *a, const char *b, struct certs_pem *p,
-                     char *why, size_t len)
+/* Read DIR's four files into r->have. */
+static int load_dir(struct run *r)
 {
-    char *pa = out_path(r, a), *pb = out_path(r, b);
-    int ha = read_small(pa, &p->cert), hb = ha < 0 ? -1 : read_small(pb, &p->key);
-    int rc = ha < 0 || hb < 0 ? -1 : ha + hb;
+    int f;
 
-    if (rc == 1)
-        snprintf(why, len, "%s exists but %s does not", ha ? pa : pb, ha ? pb : pa);
-    free(pa);
-    free(pb);
+    for (f = 0; f < F_N; f++) {
+        char *path = xasprintf("%s/%s", r->cfg->out_dir, file_name[f]);
+        int rc = read_small(path, &r->have[f]);
+
+        free(path);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* obj[key], base64-decoded into *out (NULL when absent). */
+static int b64_member(const cJSON *obj, const char *key, char **out, const char *label)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    size_t len = 0;
+    unsigned char *buf;
+    int n;
+
+    *out = NULL;
+    if (!v)
+        return 0;
+    len = cJSON_IsString(v) ? strlen(v->valuestring) : 0;
+    buf = xmalloc(len / 4 * 3 + 4);
+    n = cJSON_IsString(v) ? EVP_DecodeBlock(buf, (const unsigned char *)v->valuestring, (int)len)
+                          : -1;
+    if (n < 0 || len % 4) {
+        fprintf(stderr, "error: %s key %s: not base64\n", label, key);
+        free(buf);
+        return -1;
+    }
+    /* EVP_DecodeBlock counts the '=' padding as zero bytes */
+    while (len > 0 && v->valuestring[--len] == '=' && n > 0)
+        n--;
+    buf[n] = '\0';
+    *out = (char *)buf;
+    return 0;
+}
+
+/* data[key] of a Secret, base64-decoded into *out (NULL when absent). */
+static int secret_key(const cJSON *sec, const char *key, char **out, const char *label)
+{
+    return b64_member(cJSON_GetObjectItemCaseSensitive(sec, "data"), key, out, label);
+}
+
+static char *b64(const char *s)
+{
+    size_t len = strlen(s);
+    unsigned char *out = xmalloc(4 * ((len + 2) / 3) + 1);
+
+    EVP_EncodeBlock(out, (const unsigned char *)s, (int)len);
+    return (char *)out;
+}
+
+/* GET a Secret: 1 found (*out), 0 not found, -1 error (printed). */
+static int get_secret(struct run *r, const char *name, cJSON **out)
+{
+    struct kube_response resp = {0};
+    const cJSON *type;
+    int rc = -1;
+
+    *out = NULL;
+    if (kube_get(r->kc, "v1", "Secret", r->ns, name, &resp) == 0) {
+        type = cJSON_GetObjectItemCaseSensitive(resp.body, "type");
+        if (!cJSON_IsString(type) || strcmp(type->valuestring, "kubernetes.io/tls") != 0) {
+            fprintf(stderr,
+                    "error: Secret %s/%s exists with type %s; gwhook certs keeps its files in "
+                    "kubernetes.io/tls Secrets: choose another --secret name, or delete it\n",
+                    r->ns, name, cJSON_IsString(type) ? type->valuestring : "(none)");
+        } else {
+            *out = resp.body;
+            resp.body = NULL;
+            rc = 1;
+        }
+    } else if (resp.status == 404) {
+        rc = 0;
+    } else {
+        fprintf(stderr, "error: cannot read Secret %s/%s: %s\n", r->ns, name, resp.error);
+    }
+    kube_response_release(&resp);
     return rc;
 }
 
-/* 0 reuse the CA on disk, 1 replace it (why says why), -1 unusable (printed). */
+/* The current files: the Secrets when either exists, else DIR, else none. */
+static int load_source(struct run *r)
+{
+    char *label;
+    int rc = 0;
+
+    if (r->cfg->secret) {
+        if (get_secret(r, r->secret_ca, &r->sec_ca) < 0 ||
+            get_secret(r, r->cfg->secret, &r->sec_tls) < 0)
+            return -1;
+        if (r->sec_ca || r->sec_tls) {
+            label = xasprintf("Secret %s/%s", r->ns, r->secret_ca);
+            rc |= secret_key(r->sec_ca, "tls.crt", &r->have[F_CA_CRT], label);
+            rc |= secret_key(r->sec_ca, "tls.key", &r->have[F_CA_KEY], label);
+            free(label);
+            label = xasprintf("Secret %s/%s", r->ns, r->cfg->secret);
+            rc |= secret_key(r->sec_tls, "tls.crt", &r->have[F_TLS_CRT], label);
+            rc |= secret_key(r->sec_tls, "tls.key", &r->have[F_TLS_KEY], label);
+            free(label);
+            r->where = xasprintf("Secret %s/%s", r->ns, r->cfg->secret);
+            return rc ? -1 : 0;
+        }
+    }
+    if (r->cfg->out_dir) {
+        r->where = xstrdup(r->cfg->out_dir);
+        return ensure_dir(r->cfg->out_dir) != 0 || load_dir(r) != 0 ? -1 : 0;
+    }
+    r->where = xasprintf("Secret %s/%s", r->ns, r->cfg->secret);
+    return 0;
+}
+
+/* ---- decisions ------------------------------------------------------------ */
+
+/*
+ * The current files a and b into p: 2 both there, 0 neither, 1 only one
+ * (which in why).
+ */
+static int read_pair(const struct run *r, int a, int b, struct certs_pem *p, char *why, size_t len)
+{
+    char *la, *lb;
+    int rc = !!r->have[a] + !!r->have[b];
+
+    p->cert = r->have[a] ? xstrdup(r->have[a]) : NULL;
+    p->key = r->have[b] ? xstrdup(r->have[b]) : NULL;
+    if (rc == 1) {
+        la = file_label(r, a);
+        lb = file_label(r, b);
+        snprintf(why, len, "%s exists but %s does not", r->have[a] ? la : lb, r->have[a] ? lb : la);
+        free(la);
+        free(lb);
+    }
+    return rc;
+}
+
+/* 0 reuse the current CA, 1 replace it (why says why), -1 unusable (printed). */
 static int judge_ca(struct run *r, struct certs_info *info, char *why, size_t len)
 {
     char err[256], when[32];
-    char *crt = out_path(r, "ca.crt"), *key = out_path(r, "ca.key");
+    char *crt = file_label(r, F_CA_CRT), *key = file_label(r, F_CA_KEY);
     int rc = -1;
 
     if (certs_check(r->ca.cert, NULL, info, err, sizeof(err)) != 0 || !info->is_ca) {
@@ -572,29 +750,28 @@ static int create_ca(struct run *r, const char *why)
         goto out;
     }
     r->new_ca = 1;
-    sb_printf(&r->msg, "created CA serial %s valid until %s (%s/ca.crt)\n", info.serial,
-              fmt_time(info.not_after, when, sizeof(when)), r->cfg->out_dir);
+    sb_printf(&r->msg, "created CA serial %s valid until %s (%s)\n", info.serial,
+              fmt_time(info.not_after, when, sizeof(when)), r->where);
     if (why[0])
-        sb_printf(&r->msg,
-                  "note: %s; tls.crt is now signed by the new CA: put the new ca.crt into "
-                  "every caBundle that trusts the webhook, next to the old CA until all "
-                  "replicas have reloaded\n",
-                  why);
+        sb_printf(&r->msg, "note: %s; tls.crt is now signed by the new CA: %s\n", why,
+                  r->cfg->patch_webhooks
+                      ? "the caBundles carry both CAs until the old one expires"
+                      : "put the new ca.crt into every caBundle that trusts the webhook, next "
+                        "to the old CA until all replicas have reloaded (--patch-webhooks does "
+                        "it)");
     rc = 0;
 out:
     free(cn);
     return rc;
 }
 
-/* Reuse the CA in DIR, or create one (r->new_ca). */
+/* Reuse the current CA, or create one (r->new_ca). */
 static int setup_ca(struct run *r)
 {
     struct certs_info info;
     char why[512] = "", when[32];
-    int have = read_pair(r, "ca.crt", "ca.key", &r->ca, why, sizeof(why)), judged;
+    int have = read_pair(r, F_CA_CRT, F_CA_KEY, &r->ca, why, sizeof(why)), judged;
 
-    if (have < 0)
-        return -1;
     if (have == 1) {
         fprintf(stderr,
                 "error: %s\n  restore the missing file, or remove the other one to create a new "
@@ -607,8 +784,8 @@ static int setup_ca(struct run *r)
         if (judged < 0)
             return -1;
         if (judged == 0) {
-            sb_printf(&r->msg, "reused CA serial %s valid until %s (%s/ca.crt)\n", info.serial,
-                      fmt_time(info.not_after, when, sizeof(when)), r->cfg->out_dir);
+            sb_printf(&r->msg, "reused CA serial %s valid until %s (%s)\n", info.serial,
+                      fmt_time(info.not_after, when, sizeof(when)), r->where);
             return 0;
         }
     }
@@ -650,7 +827,7 @@ static int sans_match(const char *have, const struct ccfg *c)
     return got == c->dns.n + c->ips.n;
 }
 
-/* 0 keep the serving certificate in DIR, 1 issue one (why says why), -1 error (printed). */
+/* 0 keep the current serving certificate, 1 issue one (why says why). */
 static int judge_leaf(struct run *r, struct certs_info *info, char *why, size_t len)
 {
     char err[256], when[32];
@@ -660,11 +837,11 @@ static int judge_leaf(struct run *r, struct certs_info *info, char *why, size_t 
         snprintf(why, len, "new CA");
         return 1;
     }
-    have = read_pair(r, "tls.crt", "tls.key", &r->leaf, why, len);
+    have = read_pair(r, F_TLS_CRT, F_TLS_KEY, &r->leaf, why, len);
     if (have < 2) {
         if (have == 0)
             snprintf(why, len, "none yet");
-        return have < 0 ? -1 : 1;
+        return 1;
     }
     if (certs_check(r->leaf.cert, NULL, info, err, sizeof(err)) != 0)
         snprintf(why, len, "tls.crt: %s", err);
@@ -692,7 +869,7 @@ static const char *common_name(const struct ccfg *c)
     return c->ips.n ? c->ips.v[0] : NULL;
 }
 
-/* Keep the serving certificate in DIR, or issue one (r->new_leaf). */
+/* Keep the current serving certificate, or issue one (r->new_leaf). */
 static int setup_leaf(struct run *r)
 {
     const struct ccfg *c = r->cfg;
@@ -704,14 +881,12 @@ static int setup_leaf(struct run *r)
     char why[1536] = "", err[256], when[32], renew[32];
     int judged = judge_leaf(r, &info, why, sizeof(why));
 
-    if (judged < 0)
-        return -1;
     if (judged == 0) {
         sb_printf(
             &r->msg,
-            "kept serving certificate serial %s valid until %s (%s/tls.crt; due "
-            "for renewal from %s)\n",
-            info.serial, fmt_time(info.not_after, when, sizeof(when)), c->out_dir,
+            "kept serving certificate serial %s valid until %s (%s; due for renewal "
+            "from %s)\n",
+            info.serial, fmt_time(info.not_after, when, sizeof(when)), r->where,
             fmt_time(info.not_after - (time_t)c->renew_before_days * DAY_S, renew, sizeof(renew)));
         return 0;
     }
@@ -722,35 +897,278 @@ static int setup_leaf(struct run *r)
         return -1;
     }
     r->new_leaf = 1;
-    sb_printf(
-        &r->msg, "issued serving certificate serial %s valid until %s for %s (%s/tls.crt; %s)\n",
-        info.serial, fmt_time(info.not_after, when, sizeof(when)), info.sans, c->out_dir, why);
+    sb_printf(&r->msg, "issued serving certificate serial %s valid until %s for %s (%s; %s)\n",
+              info.serial, fmt_time(info.not_after, when, sizeof(when)), info.sans, r->where, why);
+    return 0;
+}
+
+/* ---- writing ---------------------------------------------------------------- */
+
+static const char *want_file(const struct run *r, int f)
+{
+    switch (f) {
+    case F_CA_CRT:
+        return r->ca.cert;
+    case F_CA_KEY:
+        return r->ca.key;
+    case F_TLS_CRT:
+        return r->leaf.cert;
+    default:
+        return r->leaf.key;
+    }
+}
+
+/* DIR: every file whose content differs, keys before certificates, atomically. */
+static int write_dir(struct run *r)
+{
+    static const int order[F_N] = {F_CA_KEY, F_CA_CRT, F_TLS_KEY, F_TLS_CRT};
+    struct stage st = {0};
+    const char *dir = r->cfg->out_dir;
+    int i, rc = -1, n = 0;
+
+    if (ensure_dir(dir) != 0)
+        return -1;
+    for (i = 0; i < F_N; i++) {
+        int f = order[i];
+        char *path = xasprintf("%s/%s", dir, file_name[f]), *cur = NULL;
+        int got = read_small(path, &cur);
+
+        free(path);
+        if (got < 0)
+            goto out;
+        if (!cur || strcmp(cur, want_file(r, f)) != 0) {
+            if (stage_file(&st, dir, file_name[f], want_file(r, f),
+                           f == F_CA_KEY || f == F_TLS_KEY ? 0600 : 0644) != 0) {
+                free(cur);
+                goto out;
+            }
+            n++;
+        }
+        free(cur);
+    }
+    if (stage_commit(&st, dir) != 0)
+        goto out;
+    if (n && (r->sec_ca || r->sec_tls))
+        sb_printf(&r->msg, "wrote %d file%s to %s\n", n, n == 1 ? "" : "s", dir);
+    rc = 0;
+out:
+    stage_release(&st);
+    return rc;
+}
+
+/* obj[key] is the base64 of s. */
+static int b64_member_is(const cJSON *obj, const char *key, const char *s)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    char *enc;
+    int same;
+
+    if (!cJSON_IsString(v))
+        return 0;
+    enc = b64(s);
+    same = !strcmp(enc, v->valuestring);
+    free(enc);
+    return same;
+}
+
+/* data[key] of a Secret is the base64 of s. */
+static int secret_has(const cJSON *sec, const char *key, const char *s)
+{
+    return b64_member_is(cJSON_GetObjectItemCaseSensitive(sec, "data"), key, s);
+}
+
+/* Create or update Secret name (type kubernetes.io/tls) unless it holds these already. */
+static int put_secret(struct run *r, const char *name, const cJSON *cur, const char *crt,
+                      const char *key, const char *ca, const char *role)
+{
+    struct kube_response resp = {0};
+    cJSON *obj, *meta, *labels, *data;
+    char *v;
+    int rc;
+
+    if (cur && secret_has(cur, "tls.crt", crt) && secret_has(cur, "tls.key", key) &&
+        (!ca || secret_has(cur, "ca.crt", ca)))
+        return 0;
+    obj = cJSON_CreateObject();
+    cJSON_AddStringToObject(obj, "apiVersion", "v1");
+    cJSON_AddStringToObject(obj, "kind", "Secret");
+    meta = cJSON_AddObjectToObject(obj, "metadata");
+    cJSON_AddStringToObject(meta, "name", name);
+    cJSON_AddStringToObject(meta, "namespace", r->ns);
+    labels = cJSON_AddObjectToObject(meta, "labels");
+    cJSON_AddStringToObject(labels, "app.kubernetes.io/managed-by", "gwhook-certs");
+    cJSON_AddStringToObject(labels, "app.kubernetes.io/component", role);
+    cJSON_AddStringToObject(obj, "type", "kubernetes.io/tls");
+    data = cJSON_AddObjectToObject(obj, "data");
+    cJSON_AddItemToObject(data, "tls.crt", cJSON_CreateString(v = b64(crt)));
+    free(v);
+    cJSON_AddItemToObject(data, "tls.key", cJSON_CreateString(v = b64(key)));
+    free(v);
+    if (ca) {
+        cJSON_AddItemToObject(data, "ca.crt", cJSON_CreateString(v = b64(ca)));
+        free(v);
+    }
+    rc = kube_apply(r->kc, obj, "gwhook-certs", NULL, &resp);
+    if (rc != 0)
+        fprintf(stderr, "error: cannot write Secret %s/%s: %s\n", r->ns, name, resp.error);
+    else
+        sb_printf(&r->msg, "%s Secret %s/%s\n", cur ? "updated" : "created", r->ns, name);
+    kube_response_release(&resp);
+    cJSON_Delete(obj);
+    return rc;
+}
+
+/* The CA Secret first: a run cut short still finds the CA that signed tls.crt. */
+static int write_secrets(struct run *r)
+{
+    return put_secret(r, r->secret_ca, r->sec_ca, r->ca.cert, r->ca.key, NULL, "webhook-ca") ||
+           put_secret(r, r->cfg->secret, r->sec_tls, r->leaf.cert, r->leaf.key, r->ca.cert,
+                      "webhook-serving-cert");
+}
+
+/*
+ * Set every webhook's caBundle in the configuration obj to the merge of what
+ * it holds (still valid CAs) and our CA. Returns 1 when something changed;
+ * *n counts the webhooks.
+ */
+static int merge_bundles(const struct run *r, cJSON *obj, const char *kind, int *n)
+{
+    cJSON *w;
+    int changed = 0;
+
+    *n = 0;
+    cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(obj, "webhooks")) {
+        cJSON *cc = cJSON_GetObjectItemCaseSensitive(w, "clientConfig");
+        char *old = NULL, *merged, *enc;
+        const char *want;
+
+        if (!cJSON_IsObject(cc))
+            continue;
+        (*n)++;
+        if (b64_member(cc, "caBundle", &old, kind) != 0)
+            old = NULL; /* not base64: replaced */
+        merged = certs_bundle_merge(old ? old : "", r->ca.cert, r->now);
+        want = merged ? merged : r->ca.cert;
+        if (!b64_member_is(cc, "caBundle", want)) {
+            enc = b64(want);
+            cJSON_DeleteItemFromObjectCaseSensitive(cc, "caBundle");
+            cJSON_AddStringToObject(cc, "caBundle", enc);
+            free(enc);
+            changed = 1;
+        }
+        free(merged);
+        free(old);
+    }
+    return changed;
+}
+
+/*
+ * One webhook configuration (merge_bundles()). 1 updated, 0 already so or
+ * absent (noted), -1 error (printed). A write conflict is retried.
+ */
+static int patch_config(struct run *r, const char *kind)
+{
+    struct kube_response resp = {0};
+    const char *name = r->cfg->webhook_config;
+    int attempt, rc = -1, n;
+
+    for (attempt = 0; attempt < 5; attempt++) {
+        cJSON *obj;
+
+        kube_response_release(&resp);
+        if (kube_get(r->kc, "admissionregistration.k8s.io/v1", kind, NULL, name, &resp) != 0) {
+            if (resp.status == 404) {
+                sb_printf(&r->msg, "note: no %s %s: nothing to patch\n", kind, name);
+                rc = 0;
+            } else {
+                fprintf(stderr, "error: cannot read %s %s: %s\n", kind, name, resp.error);
+            }
+            goto out;
+        }
+        if (!merge_bundles(r, resp.body, kind, &n)) {
+            sb_printf(&r->msg, "caBundle of %s %s already trusts the CA (%d webhook%s)\n", kind,
+                      name, n, n == 1 ? "" : "s");
+            rc = 0;
+            goto out;
+        }
+        obj = resp.body;
+        resp.body = NULL;
+        kube_response_release(&resp);
+        rc = kube_update(r->kc, obj, NULL, &resp);
+        cJSON_Delete(obj);
+        if (rc == 0) {
+            sb_printf(&r->msg, "patched caBundle of %s %s (%d webhook%s)\n", kind, name, n,
+                      n == 1 ? "" : "s");
+            rc = 1;
+            goto out;
+        }
+        if (resp.status != 409) {
+            fprintf(stderr, "error: cannot update %s %s: %s\n", kind, name, resp.error);
+            rc = -1;
+            goto out;
+        }
+        rc = -1; /* changed meanwhile: read it again */
+    }
+    fprintf(stderr, "error: %s %s kept changing; run gwhook certs again\n", kind, name);
+out:
+    kube_response_release(&resp);
+    return rc;
+}
+
+static int patch_webhooks(struct run *r)
+{
+    int v = patch_config(r, "ValidatingWebhookConfiguration");
+    int m = v < 0 ? -1 : patch_config(r, "MutatingWebhookConfiguration");
+
+    if (v < 0 || m < 0)
+        return -1;
+    return 0;
+}
+
+static int kube_setup(struct run *r)
+{
+    struct kube_load_opts lo = {.kubeconfig = r->cfg->kubeconfig, .context = r->cfg->context};
+    struct kube_config *kcfg = NULL;
+    char err[KUBE_ERR_MAX];
+
+    if (kube_config_load(&lo, &kcfg, err, sizeof(err)) != 0 ||
+        !(r->kc = kube_client_new(kcfg, NULL, err, sizeof(err)))) {
+        fprintf(stderr, "error: %s\n", err);
+        return -1;
+    }
+    r->ns = r->cfg->ns ? r->cfg->ns : kube_client_namespace(r->kc);
+    if (r->cfg->secret)
+        r->secret_ca = xasprintf("%s-ca", r->cfg->secret);
     return 0;
 }
 
 static int run_certs(const struct ccfg *cfg)
 {
     struct run r = {.cfg = cfg, .now = time(NULL)};
-    struct stage st = {0};
-    const char *dir = cfg->out_dir;
-    int rc = -1;
+    int rc = -1, f;
 
-    assert(dir); /* check_args() requires --out-dir */
-    if (ensure_dir(dir) != 0 || setup_ca(&r) != 0 || setup_leaf(&r) != 0)
+    if ((cfg->secret || cfg->patch_webhooks) && kube_setup(&r) != 0)
         goto out;
-    /* Keys before certificates: a watcher that sees a new tls.crt finds its key. */
-    if (r.new_ca && (stage_file(&st, dir, "ca.key", r.ca.key, 0600) != 0 ||
-                     stage_file(&st, dir, "ca.crt", r.ca.cert, 0644) != 0))
+    if (load_source(&r) != 0 || setup_ca(&r) != 0 || setup_leaf(&r) != 0)
         goto out;
-    if (r.new_leaf && (stage_file(&st, dir, "tls.key", r.leaf.key, 0600) != 0 ||
-                       stage_file(&st, dir, "tls.crt", r.leaf.cert, 0644) != 0))
+    /* rotation order (spec ecosystem.md §3.4): the API server trusts the
+       new CA before gwhook can present a certificate signed by it */
+    if (cfg->patch_webhooks && patch_webhooks(&r) != 0)
         goto out;
-    if (stage_commit(&st, dir) != 0)
+    if (cfg->secret && write_secrets(&r) != 0)
+        goto out;
+    if (cfg->out_dir && write_dir(&r) != 0)
         goto out;
     fputs(r.msg.buf ? r.msg.buf : "", stdout);
     rc = 0;
 out:
-    stage_release(&st);
+    for (f = 0; f < F_N; f++)
+        free(r.have[f]);
+    free(r.where);
+    free(r.secret_ca);
+    cJSON_Delete(r.sec_ca);
+    cJSON_Delete(r.sec_tls);
+    kube_client_free(&r.kc);
     certs_pem_release(&r.ca);
     certs_pem_release(&r.leaf);
     sb_release(&r.msg);

@@ -115,11 +115,18 @@ for args in "--bogus --out-dir $D --dns a.example" \
 done
 check "bad flags write nothing" [ ! -e "$D" ]
 
+# no cluster configured: says where it looked and what to set, writes nothing
+saved_home=$HOME
+HOME=$tmp/nohome
+unset KUBECONFIG KUBERNETES_SERVICE_HOST
 run --out-dir "$D" --dns a.example --secret webhook-tls
-check "--secret exits 2: no Kubernetes client yet" sh -c "[ $rc -eq 2 ] && grep -qxF 'error: --secret and --patch-webhooks need the Kubernetes client, which is not part of this build yet' '$tmp/err'"
-run --out-dir "$D" --dns a.example --patch-webhooks
-check "--patch-webhooks exits 2: no Kubernetes client yet" sh -c "[ $rc -eq 2 ] && grep -q 'Kubernetes client, which is not part of this build yet' '$tmp/err'"
-check "--secret and --patch-webhooks write nothing" [ ! -e "$D" ]
+HOME=$saved_home
+check "--secret without a kubeconfig exits 1 and says what to set" sh -c "[ $rc -eq 1 ] && grep -q '^error: no kubeconfig: set --kubeconfig or KUBECONFIG, or run inside a cluster' '$tmp/err'"
+run --out-dir "$D" --dns a.example --patch-webhooks --kubeconfig "$tmp/missing.yaml"
+check "--patch-webhooks with a missing --kubeconfig exits 1 naming it" sh -c "[ $rc -eq 1 ] && grep -q 'missing.yaml' '$tmp/err'"
+check "--secret and --patch-webhooks write nothing when the cluster cannot be reached" [ ! -e "$D" ]
+run --dns a.example
+check "neither --out-dir nor --secret: usage error" sh -c "[ $rc -eq 2 ] && grep -q -- '--out-dir DIR or --secret NAME is required' '$tmp/err'"
 
 # ---- first run -------------------------------------------------------------
 
