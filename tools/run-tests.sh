@@ -29,6 +29,8 @@ run() {
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
         failed=$((failed + 1)) # crashed or sanitizer report without a TAP failure
     fi
+    # lines a suite wants in the summary (e.g. the differential figures)
+    printf '%s\n' "$out" | sed -n 's/^# report: /     /p'
     if [ "$rc" -ne 0 ] || [ "$f" -ne 0 ]; then
         echo "FAIL $name (exit $rc)"
         printf '%s\n' "$out" | grep -E -A6 '^not ok|ERROR: AddressSanitizer|runtime error|LeakSanitizer' | head -60
@@ -43,6 +45,9 @@ done
 for s in tests/cli/*.sh; do
     [ -f "$s" ] && run "$s" sh "$s"
 done
+
+# through a real kube-apiserver: webhook integration, the differential test
+run tools/cluster-tests.sh tools/cluster-tests.sh
 
 tools/rules-coverage.sh "$GC_COVERAGE_OUT" || failed=$((failed + 1))
 echo "tests: $passed passed, $failed failed"
