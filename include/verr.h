@@ -74,6 +74,14 @@ struct verr *verr_add(struct verr_list *list, enum verr_type type, const char *a
 /* Print a cJSON value as Go's field.Error prints a bad value (%q for
    strings, %v for numbers and booleans, JSON otherwise); caller frees. */
 char *verr_value_json(const cJSON *v);
+
+/* A number as Go's %v prints a float64: the shortest digits that read back,
+   in exponent form ("1e+06", "1.5e-05") when the exponent is below -4 or 6
+   and over, else plainly ("65535", "0.25"). Caller frees. */
+char *verr_go_float(double d);
+/* Whether the API server's JSON decoder holds this number as a float64
+   (not integral, or beyond int64) rather than an int64. */
+int verr_go_is_float(const cJSON *v);
 /* Print a C string as Go's %q; caller frees. */
 char *verr_value_str(const char *s);
 

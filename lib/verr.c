@@ -61,6 +61,37 @@ char *verr_value_str(const char *s)
     return sb_detach(&sb);
 }
 
+char *verr_go_float(double d)
+{
+    char buf[64];
+    int p, exp;
+
+    if (d == 0)
+        return xstrdup("0");
+    if (isnan(d))
+        return xstrdup("NaN");
+    if (isinf(d))
+        return xstrdup(d > 0 ? "+Inf" : "-Inf");
+    /* the shortest digits that read back as d (strconv's shortest) */
+    for (p = 1; p <= 17; p++) {
+        snprintf(buf, sizeof(buf), "%.*e", p - 1, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    exp = (int)strtol(strchr(buf, 'e') + 1, NULL, 10);
+    if (exp < -4 || exp >= 6) /* %v's %g: the exponent form, "1e+06", "1.5e-05" */
+        return xstrdup(buf);
+    snprintf(buf, sizeof(buf), "%.*f", p - 1 - exp > 0 ? p - 1 - exp : 0, d);
+    return xstrdup(buf);
+}
+
+int verr_go_is_float(const cJSON *v)
+{
+    double d = v->valuedouble;
+
+    return !(d == floor(d) && fabs(d) < 9.2e18);
+}
+
 char *verr_value_json(const cJSON *v)
 {
     struct sbuf sb = {0};
@@ -70,9 +101,9 @@ char *verr_value_json(const cJSON *v)
     if (cJSON_IsNumber(v)) {
         double d = v->valuedouble;
 
-        if (d == floor(d) && fabs(d) < 9.2e18)
+        if (!verr_go_is_float(v))
             return xasprintf("%lld", (long long)d);
-        return xasprintf("%g", d);
+        return verr_go_float(d);
     }
     /* booleans bare, nil as null, composites through json.Marshal (Go's
        field.Error prints other values that way) */

@@ -197,28 +197,75 @@ static void check_number(struct openapi_walk *w, const struct schema_row *r, con
     char *d;
 
     check_number_range(w, r, v);
+    /* kube-openapi prints the bound in the data's type: an int64 as such,
+       a float64 (1e20, 1.5) with %v ("1e+06") */
     if (r->has_min && v->valuedouble < (double)r->min) {
-        d = xasprintf("%s in body should be greater than or equal to %lld", at, (long long)r->min);
+        char *b = verr_go_is_float(v) ? verr_go_float((double)r->min)
+                                      : xasprintf("%lld", (long long)r->min);
+
+        d = xasprintf("%s in body should be greater than or equal to %s", at, b);
         add(&w->schema, VERR_INVALID, at, verr_value_json(v), r->path, d);
+        free(b);
         free(d);
     }
     if (r->has_max && v->valuedouble > (double)r->max) {
-        d = xasprintf("%s in body should be less than or equal to %lld", at, (long long)r->max);
+        char *b = verr_go_is_float(v) ? verr_go_float((double)r->max)
+                                      : xasprintf("%lld", (long long)r->max);
+
+        d = xasprintf("%s in body should be less than or equal to %s", at, b);
         add(&w->schema, VERR_INVALID, at, verr_value_json(v), r->path, d);
+        free(b);
         free(d);
     }
 }
 
 /* The common validator: enum, whatever the data's type. */
+/*
+ * The string Go's reflect conversion makes of an int64 n: string(rune(n)),
+ * UTF-8, with U+FFFD for what is not a valid rune. kube-openapi's enum check
+ * converts the data to the enum values' type when it can, so the integer
+ * 42 matches the string enum value "*".
+ */
+static void int_as_go_string(double n, char out[5])
+{
+    unsigned long c =
+        n >= 0 && n <= 0x10FFFF && !(n >= 0xD800 && n <= 0xDFFF) ? (unsigned long)n : 0xFFFDul;
+
+    if (c < 0x80) {
+        out[0] = (char)c;
+        out[1] = '\0';
+    } else if (c < 0x800) {
+        out[0] = (char)(0xC0 | (c >> 6));
+        out[1] = (char)(0x80 | (c & 0x3F));
+        out[2] = '\0';
+    } else if (c < 0x10000) {
+        out[0] = (char)(0xE0 | (c >> 12));
+        out[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (c & 0x3F));
+        out[3] = '\0';
+    } else {
+        out[0] = (char)(0xF0 | (c >> 18));
+        out[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+        out[2] = (char)(0x80 | ((c >> 6) & 0x3F));
+        out[3] = (char)(0x80 | (c & 0x3F));
+        out[4] = '\0';
+    }
+}
+
 static void check_enum(struct openapi_walk *w, const struct schema_row *r, const cJSON *v)
 {
     struct sbuf sb = {0};
+    char as_string[5] = "";
     size_t i;
 
     if (!r->enums)
         return;
+    if (cJSON_IsNumber(v) && r->type == SCH_STRING && is_int64(v))
+        int_as_go_string(v->valuedouble, as_string);
     for (i = 0; r->enums[i]; i++) {
         if (cJSON_IsString(v) && r->type == SCH_STRING && !strcmp(r->enums[i], v->valuestring))
+            return;
+        if (as_string[0] && !strcmp(r->enums[i], as_string))
             return;
         if (cJSON_IsNumber(v) && r->type != SCH_STRING && is_int64(v) &&
             strtod(r->enums[i], NULL) == v->valuedouble)
@@ -326,6 +373,21 @@ static void check_list_unique(struct openapi_walk *w, const struct schema_row *r
 
     if (r->list != SCH_LIST_MAP && r->list != SCH_LIST_SET)
         return;
+    if (r->list == SCH_LIST_MAP) {
+        /* listtype.validateListMap: the first item that is neither an
+           object nor null is the only error; keys are not compared then */
+        cJSON_ArrayForEach(item, v) {
+            if (!cJSON_IsObject(item) && !cJSON_IsNull(item)) {
+                fpath_index(&w->at, i);
+                add(&w->lists, VERR_INVALID, fpath_str(&w->at), verr_value_json(item), r->path,
+                    "must be an object for an array of list-type map");
+                fpath_truncate(&w->at, mark);
+                return;
+            }
+            i++;
+        }
+        i = 0;
+    }
     if (old && w->op == OPENAPI_UPDATE && has_duplicates(r, old))
         return; /* only checked on update when the old list had none */
     cJSON_ArrayForEach(item, v) {

@@ -168,9 +168,41 @@ static void test_utf8_len(void)
     ok(utf8_len("\xff\xfe") == 2, "invalid bytes count one each");
 }
 
+/* Go's %v of a float64 (strconv 'g', shortest, exponent below -4 or from 6) */
+static void test_go_float(void)
+{
+    static const struct {
+        double in;
+        const char *want;
+    } rows[] = {
+        {0, "0"},
+        {1e6, "1e+06"},
+        {100000, "100000"},
+        {65535, "65535"},
+        {1.5, "1.5"},
+        {0.0001, "0.0001"},
+        {0.00001, "1e-05"},
+        {2147483647.0, "2.147483647e+09"},
+        {1e20, "1e+20"},
+        {-2.5, "-2.5"},
+        {123456.789, "123456.789"},
+        {1234567.5, "1.2345675e+06"},
+        {0.1, "0.1"},
+    };
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(rows); i++) {
+        char *got = verr_go_float(rows[i].in);
+
+        is_str(got, rows[i].want, "go %v of a float64");
+        free(got);
+    }
+}
+
 int main(void)
 {
     util_init_cjson();
+    test_go_float();
     test_goquote();
     test_format();
     test_values();
