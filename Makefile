@@ -15,7 +15,10 @@ LDLIBS    = -lmicrohttpd -lgnutls -lcurl -lssl -lcrypto -lyaml -lcjson -lpcre2-8
 
 LIB_SRC     = $(sort $(wildcard lib/*.c))
 WEBHOOK_SRC = $(sort $(filter-out webhook/main.c,$(wildcard webhook/*.c)))
+CONF_SRC    = $(sort $(filter-out conformance/main.c,$(wildcard conformance/*.c)))
 CORE_SRC    = $(LIB_SRC) $(WEBHOOK_SRC)
+# the sanitized archive the tests link: everything but the two main()s
+TESTLIB_SRC = $(CORE_SRC) $(CONF_SRC)
 TEST_SRC    = $(sort $(wildcard tests/*/test_*.c))
 TEST_BINS   = $(patsubst tests/%.c,build/san/tests/%,$(TEST_SRC))
 # Integration tests through a real kube-apiserver (tools/cluster-tests.sh).
@@ -30,7 +33,7 @@ san_obj = $(patsubst %.c,build/san/%.o,$(1))
 .PHONY: all deps test check lint format format-check clean demo bench bench-validate \
         valgrind coverage cluster-up cluster-down cluster-status
 
-all: build/.deps-ok build/gwhook
+all: build/.deps-ok build/gwhook build/gwconform
 
 # Install missing Debian packages; the build calls it when a package is missing.
 deps:
@@ -54,11 +57,18 @@ build/gwhook: $(call obj,webhook/main.c $(CORE_SRC))
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-build/san/libcore.a: $(call san_obj,$(CORE_SRC))
+build/gwconform: $(call obj,conformance/main.c $(LIB_SRC) $(CONF_SRC))
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+build/san/libcore.a: $(call san_obj,$(TESTLIB_SRC))
 	@rm -f $@
 	$(Q)ar rcs $@ $^
 
 build/san/gwhook: $(call san_obj,webhook/main.c) build/san/libcore.a
+	$(Q)$(CC) -g $(SAN) -o $@ $^ $(LDLIBS)
+
+build/san/gwconform: $(call san_obj,conformance/main.c) build/san/libcore.a
 	$(Q)$(CC) -g $(SAN) -o $@ $^ $(LDLIBS)
 
 build/san/tests/%: build/san/tests/%.o build/san/libcore.a
@@ -66,7 +76,8 @@ build/san/tests/%: build/san/tests/%.o build/san/libcore.a
 
 # Every unit test under ASan+UBSan, then the CLI suite, then the spec-row
 # coverage report. The last line is the overall "N passed, N failed".
-test check: build/.deps-ok $(TEST_BINS) $(IT_BINS) build/san/gwhook build/gwhook
+test check: build/.deps-ok $(TEST_BINS) $(IT_BINS) build/san/gwhook build/gwhook \
+            build/san/gwconform build/gwconform
 	@tools/run-tests.sh $(TEST_BINS)
 
 valgrind: build/gwhook
@@ -98,7 +109,7 @@ cluster-down:
 cluster-status:
 	@tools/cluster.sh status
 
-LINT_SRC = $(filter-out webhook/schema_gen.c,$(CORE_SRC)) webhook/main.c
+LINT_SRC = $(filter-out webhook/schema_gen.c,$(CORE_SRC)) webhook/main.c $(CONF_SRC) conformance/main.c
 lint: build/.deps-ok
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	  --std=c11 -Iinclude --suppress=missingIncludeSystem --inline-suppr $(LINT_SRC)
@@ -106,7 +117,7 @@ lint: build/.deps-ok
 	clang-format --dry-run --Werror $(FORMATTED)
 	tools/banned.sh
 
-FORMATTED = $(filter-out webhook/schema_gen.c,$(wildcard include/*.h lib/*.h lib/*.c webhook/*.c tests/*.h tests/*/*.c))
+FORMATTED = $(filter-out webhook/schema_gen.c,$(wildcard include/*.h lib/*.h lib/*.c webhook/*.c conformance/*.c conformance/*.h tests/*.h tests/*/*.c))
 format:
 	clang-format -i $(FORMATTED)
 format-check:

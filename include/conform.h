@@ -1,0 +1,171 @@
+/*
+ * gwconform's shared types (conformance/): what a request step sends, what
+ * it expects, what came back, and the results the reports are made of.
+ * Semantics follow upstream's suite (spec conformance.md §1.9, §1.10, §5).
+ *
+ * Ownership: every char * and array in these structs is owned by the
+ * struct; the *_release() functions free them and leave the struct zeroed.
+ * NULL strings mean "not set".
+ */
+#ifndef GC_CONFORM_H
+#define GC_CONFORM_H
+
+#include <stddef.h>
+#include <time.h>
+
+/* name/value pairs, in order; header names compare case-insensitively */
+struct conf_kv {
+    char *name;
+    char *value;
+};
+
+struct conf_kvlist {
+    struct conf_kv *v;
+    size_t n;
+};
+
+struct conf_strlist {
+    char **v;
+    size_t n;
+};
+
+/* ---- a request step --------------------------------------------------- */
+
+/* What is sent (upstream's http.Request). */
+struct conf_request {
+    char *host;                                       /* Host header; NULL: the gateway address */
+    char *method;                                     /* NULL: GET */
+    char *path;                                       /* path, optionally ?query; NULL: "/" */
+    struct conf_kvlist headers;                       /* each sent once */
+    struct conf_kvlist backend_set_response_headers; /* X-Echo-Set-Header: n:v,n:v (always sent) */
+    int unfollow_redirect;                            /* return the 3xx instead of following it */
+    char *body;                                       /* NULL: none */
+};
+
+/* What the backend must have seen (ExpectedRequest); set 0: the request itself. */
+struct conf_expected_request {
+    int set;
+    char *host;   /* NULL: not compared */
+    char *method; /* NULL: the sent method (GET) */
+    char *path;   /* NULL: the sent path; compared exactly with echo "path" (with query) */
+    struct conf_kvlist headers;      /* echo headers, values joined with "," */
+    struct conf_strlist absent_headers;
+};
+
+/* Where a redirect must point (RedirectRequest); set 0: not compared. */
+struct conf_redirect {
+    int set;
+    char *scheme; /* NULL: the request's scheme */
+    char *host;   /* NULL: the Location's host */
+    char *port;   /* NULL or "": the scheme's default ("" or 80/443) */
+    char *path;   /* NULL: the request's path */
+};
+
+struct conf_valid_values {
+    char *name;
+    struct conf_strlist values; /* the header must equal one of these */
+};
+
+struct conf_expected_response {
+    int *status_codes; /* nstatus 0: {200} */
+    size_t nstatus;
+    struct conf_kvlist headers; /* exact; several values joined with "," */
+    struct conf_valid_values *valid;
+    size_t nvalid;
+    struct conf_strlist absent_headers;
+    int ignore_whitespace;
+    char *protocol; /* e.g. "HTTP/1.1"; NULL: not compared */
+};
+
+/* ExpectedResponse without the request (kept apart in struct conf_request). */
+struct conf_expect {
+    struct conf_expected_request request;
+    struct conf_expected_response response;
+    struct conf_redirect redirect;
+    char *backend;    /* expected echo pod name prefix; NULL or "": any */
+    char *namespace_; /* expected echo namespace; compared always (NULL is "") */
+};
+
+/* ---- what came back --------------------------------------------------- */
+
+/* The echo backend's JSON (spec conformance.md §2.1); parsed only when the
+   response's Content-Type is exactly application/json. */
+struct conf_echo {
+    int parsed;
+    char *path, *host, *method, *proto, *namespace_, *pod, *http_port;
+    struct conf_kvlist headers; /* values of a repeated header joined with "," */
+    char *tls_server_name;
+    struct conf_strlist tls_peer_certificates;
+};
+
+struct conf_captured {
+    long status;     /* 0: no HTTP response (see error) */
+    char *proto;     /* "HTTP/1.1", "HTTP/2.0" */
+    char *error;     /* transport error (connect, TLS, timeout), or NULL */
+    struct conf_kvlist headers; /* response headers; repeated ones joined with "," */
+    struct conf_echo echo;
+    struct conf_redirect location; /* for a 3xx: the parsed Location (set 1) */
+    char *url;                     /* the URL requested */
+    char *body_start;              /* the first bytes of a non-JSON body, for reports */
+};
+
+void conf_request_release(struct conf_request *r);
+void conf_expect_release(struct conf_expect *e);
+void conf_captured_release(struct conf_captured *c);
+
+/* ---- results ---------------------------------------------------------- */
+
+enum conf_result {
+    CONF_PASS = 0,
+    CONF_FAIL,          /* an assertion failed */
+    CONF_ERROR,         /* could not be judged: API errors, timeouts before the assertion */
+    CONF_SKIP,          /* --skip-tests, not --run-test, or interrupted */
+    CONF_NOT_SUPPORTED, /* needs a feature the implementation does not claim */
+};
+
+struct conf_case_result {
+    char *name;
+    enum conf_result result;
+    double seconds;
+    char *message; /* one line: why it failed or was skipped */
+    char *detail;  /* several lines: expected against got; NULL when passed */
+};
+
+struct conf_scenario_result {
+    char *name;        /* e.g. HTTPRouteSimpleSameNamespace */
+    char *description;
+    char *profile;     /* e.g. GATEWAY-HTTP */
+    int extended;      /* 0: core */
+    int provisional;
+    struct conf_strlist features;
+    enum conf_result result; /* the worst of its cases, or its own setup error */
+    double seconds;
+    char *message; /* scenario-level failure (setup, apply, cleanup), or NULL */
+    struct conf_case_result *cases;
+    size_t ncases;
+};
+
+struct conf_implementation {
+    char *organization, *project, *url, *version;
+    struct conf_strlist contact;
+};
+
+/* What the run was: for the report headers. */
+struct conf_run_info {
+    struct conf_implementation impl;
+    char *mode;                /* "default" */
+    char *gateway_api_version; /* from the CRDs' bundle-version annotation, or "UNDEFINED" */
+    char *gateway_api_channel; /* "standard" | "experimental" | "UNDEFINED" */
+    char *gateway_class;
+    struct conf_strlist profiles;           /* --conformance-profiles */
+    struct conf_strlist supported_features; /* resolved */
+    struct conf_strlist all_extended_features_of_profiles; /* for unsupportedFeatures */
+    time_t started;
+    double seconds;
+    char *hostname;
+};
+
+void conf_scenario_result_release(struct conf_scenario_result *r);
+void conf_run_info_release(struct conf_run_info *i);
+
+#endif
