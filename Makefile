@@ -113,7 +113,7 @@ LINT_SRC = $(filter-out webhook/schema_gen.c,$(CORE_SRC)) webhook/main.c $(CONF_
 lint: build/.deps-ok
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	  --std=c11 -Iinclude --suppress=missingIncludeSystem --inline-suppr $(LINT_SRC)
-	clang-tidy --quiet $(LINT_SRC) -- -Iinclude -std=c11 -D_GNU_SOURCE
+	clang-tidy --quiet $(LINT_SRC) -- -Iinclude -std=c11 -D_GNU_SOURCE -DGATECHECK_VERSION='"$(VERSION)"'
 	clang-format --dry-run --Werror $(FORMATTED)
 	tools/banned.sh
 
