@@ -33,13 +33,13 @@ struct conf_strlist {
 
 /* What is sent (upstream's http.Request). */
 struct conf_request {
-    char *host;                                       /* Host header; NULL: the gateway address */
-    char *method;                                     /* NULL: GET */
-    char *path;                                       /* path, optionally ?query; NULL: "/" */
-    struct conf_kvlist headers;                       /* each sent once */
+    char *host;                                      /* Host header; NULL: the gateway address */
+    char *method;                                    /* NULL: GET */
+    char *path;                                      /* path, optionally ?query; NULL: "/" */
+    struct conf_kvlist headers;                      /* each sent once */
     struct conf_kvlist backend_set_response_headers; /* X-Echo-Set-Header: n:v,n:v (always sent) */
-    int unfollow_redirect;                            /* return the 3xx instead of following it */
-    char *body;                                       /* NULL: none */
+    int unfollow_redirect;                           /* return the 3xx instead of following it */
+    char *body;                                      /* NULL: none */
 };
 
 /* What the backend must have seen (ExpectedRequest); set 0: the request itself. */
@@ -48,8 +48,11 @@ struct conf_expected_request {
     char *host;   /* NULL: not compared */
     char *method; /* NULL: the sent method (GET) */
     char *path;   /* NULL: the sent path; compared exactly with echo "path" (with query) */
-    struct conf_kvlist headers;      /* echo headers, values joined with "," */
+    struct conf_kvlist headers; /* echo headers, values joined with "," */
     struct conf_strlist absent_headers;
+    char *http_port;   /* NULL or "": not compared; else equals echo "httpPort" */
+    char *sni;         /* NULL or "": not compared; else equals echo tls.serverName */
+    char *client_cert; /* NULL or "": not compared; else a PEM in echo tls.peerCertificates */
 };
 
 /* Where a redirect must point (RedirectRequest); set 0: not compared. */
@@ -99,9 +102,9 @@ struct conf_echo {
 };
 
 struct conf_captured {
-    long status;     /* 0: no HTTP response (see error) */
-    char *proto;     /* "HTTP/1.1", "HTTP/2.0" */
-    char *error;     /* transport error (connect, TLS, timeout), or NULL */
+    long status;                /* 0: no HTTP response (see error) */
+    char *proto;                /* "HTTP/1.1", "HTTP/2.0" */
+    char *error;                /* transport error (connect, TLS, timeout), or NULL */
     struct conf_kvlist headers; /* response headers; repeated ones joined with "," */
     struct conf_echo echo;
     struct conf_redirect location; /* for a 3xx: the parsed Location (set 1) */
@@ -132,10 +135,10 @@ struct conf_case_result {
 };
 
 struct conf_scenario_result {
-    char *name;        /* e.g. HTTPRouteSimpleSameNamespace */
+    char *name; /* e.g. HTTPRouteSimpleSameNamespace */
     char *description;
-    char *profile;     /* e.g. GATEWAY-HTTP */
-    int extended;      /* 0: core */
+    char *profile; /* e.g. GATEWAY-HTTP */
+    int extended;  /* 0: core */
     int provisional;
     struct conf_strlist features;
     enum conf_result result; /* the worst of its cases, or its own setup error */
@@ -157,8 +160,8 @@ struct conf_run_info {
     char *gateway_api_version; /* from the CRDs' bundle-version annotation, or "UNDEFINED" */
     char *gateway_api_channel; /* "standard" | "experimental" | "UNDEFINED" */
     char *gateway_class;
-    struct conf_strlist profiles;           /* --conformance-profiles */
-    struct conf_strlist supported_features; /* resolved */
+    struct conf_strlist profiles;                          /* --conformance-profiles */
+    struct conf_strlist supported_features;                /* resolved */
     struct conf_strlist all_extended_features_of_profiles; /* for unsupportedFeatures */
     time_t started;
     double seconds;
