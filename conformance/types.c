@@ -55,6 +55,9 @@ void conf_expect_release(struct conf_expect *e)
     free(e->request.host);
     free(e->request.method);
     free(e->request.path);
+    free(e->request.http_port);
+    free(e->request.sni);
+    free(e->request.client_cert);
     kv_release(&e->request.headers);
     str_release(&e->request.absent_headers);
     free(e->response.status_codes);

@@ -1,0 +1,1156 @@
+/*
+ * The round tripper (spec conformance.md §1.10): one request to the
+ * gateway as upstream's DefaultRoundTripper sends it with Go's net/http
+ * client (DisableKeepAlives), and what came back, parsed as upstream
+ * parses it. libcurl does the transport; the parts of Go's client that
+ * decide what goes on the wire are reproduced here:
+ *  - the request-target is Go's url.URL.RequestURI() of the step's path,
+ *    sent verbatim (CURLOPT_REQUEST_TARGET);
+ *  - Host, User-Agent: Go-http-client/1.1, Accept-Encoding: gzip (and
+ *    transparent decoding, which drops Content-Encoding and
+ *    Content-Length), Connection: close, Content-Length: 0 for a bodiless
+ *    POST/PUT/PATCH; curl's own Accept, Expect and Content-Type are removed;
+ *  - header names canonicalized, each sent once, values trimmed, invalid
+ *    names or values refused as Go refuses them;
+ *  - redirects followed by hand as http.Client follows them: 301/302/303
+ *    turn a method other than GET/HEAD into GET without body, 307/308 keep
+ *    both, the Host override survives only relative Locations, Referer set,
+ *    credentials dropped across domains, "stopped after 10 redirects".
+ */
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "roundtrip.h"
+#include "util.h"
+
+#define BODY_MAX     ((size_t)16 << 20) /* a larger answer is an error */
+#define BODY_START   256                /* bytes of a non-JSON body kept for reports */
+#define MAX_REQUESTS 10                 /* Go's defaultCheckRedirect */
+#define USER_AGENT   "Go-http-client/1.1"
+
+static const char *nz(const char *s)
+{
+    return s ? s : "";
+}
+
+/* ---- small lists -------------------------------------------------------- */
+
+static void kv_free(struct conf_kvlist *l)
+{
+    size_t i;
+
+    for (i = 0; i < l->n; i++) {
+        free(l->v[i].name);
+        free(l->v[i].value);
+    }
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+/* The entry named exactly 'name', or NULL. */
+static struct conf_kv *kv_get(const struct conf_kvlist *l, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < l->n; i++)
+        if (!strcmp(l->v[i].name, name))
+            return &l->v[i];
+    return NULL;
+}
+
+/* Set name to value (both copied), replacing an entry of the same name. */
+static void kv_set(struct conf_kvlist *l, const char *name, const char *value)
+{
+    struct conf_kv *kv = kv_get(l, name);
+
+    if (kv) {
+        free(kv->value);
+        kv->value = xstrdup(value);
+        return;
+    }
+    l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+    l->v[l->n].name = xstrdup(name);
+    l->v[l->n++].value = xstrdup(value);
+}
+
+static void kv_del(struct conf_kvlist *l, const char *name)
+{
+    struct conf_kv *kv = kv_get(l, name);
+    size_t i;
+
+    if (!kv)
+        return;
+    i = (size_t)(kv - l->v);
+    free(kv->name);
+    free(kv->value);
+    memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof(*l->v));
+    l->n--;
+}
+
+static void strs_free(struct conf_strlist *l)
+{
+    size_t i;
+
+    for (i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+static void echo_free(struct conf_echo *e)
+{
+    free(e->path);
+    free(e->host);
+    free(e->method);
+    free(e->proto);
+    free(e->namespace_);
+    free(e->pod);
+    free(e->http_port);
+    kv_free(&e->headers);
+    free(e->tls_server_name);
+    strs_free(&e->tls_peer_certificates);
+    memset(e, 0, sizeof(*e));
+}
+
+/* ---- Go's addresses and URLs -------------------------------------------- */
+
+enum split_result { SPLIT_OK, SPLIT_MISSING_PORT, SPLIT_TOO_MANY_COLONS, SPLIT_BAD };
+
+/* net.SplitHostPort; on SPLIT_OK *host and *port are malloc'd. */
+static enum split_result split_host_port(const char *hp, char **host, char **port)
+{
+    const char *colon = strrchr(hp, ':'), *end;
+    size_t j = 0, k = 0;
+    char *h;
+
+    if (!colon)
+        return SPLIT_MISSING_PORT;
+    if (hp[0] == '[') {
+        end = strchr(hp, ']');
+        if (!end)
+            return SPLIT_BAD;
+        if (end[1] == '\0')
+            return SPLIT_MISSING_PORT;
+        if (end + 1 != colon)
+            return end[1] == ':' ? SPLIT_TOO_MANY_COLONS : SPLIT_MISSING_PORT;
+        h = xstrndup(hp + 1, (size_t)(end - hp - 1));
+        j = 1;
+        k = (size_t)(end - hp) + 1;
+    } else {
+        if (memchr(hp, ':', (size_t)(colon - hp)))
+            return SPLIT_TOO_MANY_COLONS;
+        h = xstrndup(hp, (size_t)(colon - hp));
+    }
+    if (strchr(hp + j, '[') || strchr(hp + k, ']')) {
+        free(h);
+        return SPLIT_BAD;
+    }
+    *host = h;
+    *port = xstrdup(colon + 1);
+    return SPLIT_OK;
+}
+
+char *conf_host_port(const char *addr, const char *port)
+{
+    return xasprintf(strchr(nz(addr), ':') ? "[%s]:%s" : "%s:%s", nz(addr), nz(port));
+}
+
+char *conf_calculate_host(const char *gw_addr, const char *scheme)
+{
+    char *addr = xstrdup(nz(gw_addr)), *host = NULL, *port = NULL, *out;
+    enum split_result r = split_host_port(addr, &host, &port);
+
+    if (r == SPLIT_TOO_MANY_COLONS) {
+        char *bracketed = xasprintf("[%s]", addr);
+
+        free(addr);
+        addr = bracketed;
+        r = split_host_port(addr, &host, &port);
+    }
+    if (r != SPLIT_OK)
+        return addr;
+    if ((!strcasecmp(nz(scheme), "http") && !strcmp(port, "80")) ||
+        (!strcasecmp(nz(scheme), "https") && !strcmp(port, "443"))) {
+        out = strchr(host, ':') ? xasprintf("[%s]", host) : xstrdup(host);
+        free(addr);
+    } else {
+        out = addr;
+    }
+    free(host);
+    free(port);
+    return out;
+}
+
+static int is_alnum(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* Bytes url.URL.EscapedPath leaves alone (shouldEscape, encodePath). */
+static int path_byte_plain(unsigned char c)
+{
+    return is_alnum(c) || (c && strchr("-_.~$&+,/:;=@", c));
+}
+
+char *conf_request_uri(const char *path)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const char *p = path ? path : "/", *q;
+    size_t plen = strcspn(p, "?"), i;
+    struct sbuf sb = {0};
+
+    if (plen == 0 || p[0] != '/')
+        sb_putc(&sb, '/');
+    for (i = 0; i < plen; i++) {
+        unsigned char c = (unsigned char)p[i];
+
+        if (path_byte_plain(c)) {
+            sb_putc(&sb, (char)c);
+        } else {
+            sb_putc(&sb, '%');
+            sb_putc(&sb, hex[c >> 4]);
+            sb_putc(&sb, hex[c & 15]);
+        }
+    }
+    if (p[plen] == '?') {
+        q = p + plen + 1;
+        /* url.Parse of the URL string cuts a fragment off the query */
+        if (strcspn(q, "#") > 0) {
+            sb_putc(&sb, '?');
+            sb_add(&sb, q, strcspn(q, "#"));
+        }
+    }
+    return sb_detach(&sb);
+}
+
+/* ---- Go's header rules ---------------------------------------------------- */
+
+/* httpguts' token bytes (header names, methods). */
+static int token_byte(unsigned char c)
+{
+    return is_alnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static int valid_token(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!token_byte((unsigned char)*s))
+            return 0;
+    return 1;
+}
+
+/* httpguts.ValidHeaderFieldValue: no control bytes but tab. */
+static int valid_value(const char *s)
+{
+    for (; *s; s++)
+        if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
+            return 0;
+    return 1;
+}
+
+/* httpguts.ValidHostHeader (ASCII: Go would punycode the rest). */
+static int valid_host(const char *s)
+{
+    for (; *s; s++)
+        if (!is_alnum((unsigned char)*s) && !strchr("!$%&'()*+,-.:;=[]_~", *s))
+            return 0;
+    return 1;
+}
+
+static int has_ctl(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 1;
+    return 0;
+}
+
+/* textproto.CanonicalMIMEHeaderKey: "x-foo" -> "X-Foo"; invalid names as given. */
+static char *canonical_key(const char *s)
+{
+    char *out = xstrdup(s), *p;
+    int upper = 1;
+
+    if (!valid_token(s))
+        return out;
+    for (p = out; *p; p++) {
+        if (upper && *p >= 'a' && *p <= 'z')
+            *p = (char)(*p - 'a' + 'A');
+        else if (!upper && *p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+        upper = *p == '-';
+    }
+    return out;
+}
+
+/* A copy of s without leading and trailing spaces and tabs. */
+static char *trimmed(const char *s, size_t n)
+{
+    while (n && (*s == ' ' || *s == '\t')) {
+        s++;
+        n--;
+    }
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+        n--;
+    return xstrndup(s, n);
+}
+
+/* The step's headers as Go's Header.Set leaves them, plus X-Echo-Set-Header. */
+static void go_headers(const struct conf_request *req, struct conf_kvlist *out)
+{
+    const struct conf_kvlist *set = &req->backend_set_response_headers;
+    struct sbuf echo = {0};
+    size_t i;
+
+    for (i = 0; i < req->headers.n; i++) {
+        char *name = canonical_key(nz(req->headers.v[i].name));
+
+        kv_set(out, name, nz(req->headers.v[i].value));
+        free(name);
+    }
+    for (i = 0; i < set->n; i++)
+        sb_printf(&echo, "%s%s:%s", i ? "," : "", nz(set->v[i].name), nz(set->v[i].value));
+    kv_set(out, "X-Echo-Set-Header", echo.buf ? echo.buf : "");
+    sb_release(&echo);
+}
+
+/* What Go's transport checks before sending; NULL or the error. */
+static char *check_request(const char *method, const char *host, const char *target,
+                           const struct conf_kvlist *h)
+{
+    size_t i;
+
+    if (!valid_token(method))
+        return xasprintf("net/http: invalid method \"%s\"", method);
+    if (!valid_host(host))
+        return xasprintf("http: invalid Host header \"%s\"", host);
+    if (has_ctl(target))
+        return xstrdup("net/url: invalid control character in URL");
+    for (i = 0; i < h->n; i++) {
+        if (!valid_token(h->v[i].name))
+            return xasprintf("net/http: invalid header field name \"%s\"", h->v[i].name);
+        if (!valid_value(h->v[i].value))
+            return xasprintf("net/http: invalid header field value for \"%s\"", h->v[i].name);
+    }
+    return NULL;
+}
+
+/* ---- one request of a chain ------------------------------------------------ */
+
+struct hop {
+    char *scheme;    /* "http" */
+    char *authority; /* the URL's host[:port], IPv6 bracketed */
+    char *target;    /* request-target: escaped path, ?query */
+    char *host;      /* Host header */
+    char *method;
+    char *referer; /* NULL: none */
+    int body;      /* send the step's body */
+    int cross_domain;
+};
+
+struct resp {
+    long status, version;
+    struct conf_kvlist headers; /* canonical names, repeated values joined with "," */
+    char *content_type;         /* first value, as Go's Header.Get */
+    char *location;             /* first value */
+    struct sbuf body;
+    int too_big;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+static void hop_free(struct hop *h)
+{
+    free(h->scheme);
+    free(h->authority);
+    free(h->target);
+    free(h->host);
+    free(h->method);
+    free(h->referer);
+    memset(h, 0, sizeof(*h));
+}
+
+static void resp_free(struct resp *r)
+{
+    kv_free(&r->headers);
+    free(r->content_type);
+    free(r->location);
+    sb_release(&r->body);
+    r->content_type = r->location = NULL;
+}
+
+static char *hop_url(const struct hop *h)
+{
+    return xasprintf("%s://%s%s", h->scheme, h->authority, h->target);
+}
+
+static void add_response_header(struct resp *r, const char *line, size_t len)
+{
+    const char *colon = memchr(line, ':', len);
+    char *raw, *name, *value;
+    struct conf_kv *kv;
+
+    if (!colon)
+        return;
+    raw = xstrndup(line, (size_t)(colon - line));
+    name = canonical_key(raw);
+    free(raw);
+    value = trimmed(colon + 1, len - (size_t)(colon - line) - 1);
+    if (!strcmp(name, "Content-Type") && !r->content_type)
+        r->content_type = xstrdup(value);
+    if (!strcmp(name, "Location") && !r->location)
+        r->location = xstrdup(value);
+    kv = kv_get(&r->headers, name);
+    if (kv) {
+        char *joined = xasprintf("%s,%s", kv->value, value);
+
+        free(kv->value);
+        kv->value = joined;
+    } else {
+        kv_set(&r->headers, name, value);
+    }
+    free(name);
+    free(value);
+}
+
+static size_t on_header(char *buf, size_t size, size_t n, void *ud)
+{
+    struct resp *r = ud;
+    size_t len = size * n;
+
+    if (len >= 5 && !memcmp(buf, "HTTP/", 5)) {
+        /* a new header block (after a 1xx): only the last one counts */
+        kv_free(&r->headers);
+        free(r->content_type);
+        free(r->location);
+        r->content_type = r->location = NULL;
+    } else if (len && (buf[0] == ' ' || buf[0] == '\t') && r->headers.n) {
+        /* obs-fold: textproto joins the continuation with a space */
+        struct conf_kv *last = &r->headers.v[r->headers.n - 1];
+        char *more = trimmed(buf, len), *joined = xasprintf("%s %s", last->value, more);
+
+        free(last->value);
+        last->value = joined;
+        free(more);
+    } else {
+        add_response_header(r, buf, len);
+    }
+    return len;
+}
+
+static size_t on_body(char *buf, size_t size, size_t n, void *ud)
+{
+    struct resp *r = ud;
+    size_t len = size * n;
+
+    if (r->body.len + len > BODY_MAX) {
+        r->too_big = 1;
+        return 0;
+    }
+    sb_add(&r->body, buf, len);
+    return len;
+}
+
+static void slist_add(struct curl_slist **l, const char *line)
+{
+    struct curl_slist *n = curl_slist_append(*l, line);
+
+    if (!n)
+        abort(); /* out of memory: the xmalloc policy */
+    *l = n;
+}
+
+static int sensitive_header(const char *name)
+{
+    return !strcmp(name, "Authorization") || !strcmp(name, "Www-Authenticate") ||
+           !strcmp(name, "Cookie") || !strcmp(name, "Cookie2");
+}
+
+/* The header lines curl sends for hop h (curl adds Content-Length itself). */
+static struct curl_slist *hop_headers(const struct hop *h, const struct conf_kvlist *kv)
+{
+    struct curl_slist *l = NULL;
+    char *line = xasprintf("Host: %s", h->host);
+    size_t i;
+
+    slist_add(&l, line);
+    free(line);
+    for (i = 0; i < kv->n; i++) {
+        const struct conf_kv *e = &kv->v[i];
+        char *value = trimmed(e->value, strlen(e->value)); /* Go's textproto.TrimString */
+
+        if (h->cross_domain && sensitive_header(e->name)) {
+            free(value);
+            continue;
+        }
+        if (*value)
+            line = xasprintf("%s: %s", e->name, value);
+        else /* "Name;" sends an empty value; "User-Agent:" sends none, as Go */
+            line = xasprintf("%s%s", e->name, strcmp(e->name, "User-Agent") ? ";" : ":");
+        slist_add(&l, line);
+        free(line);
+        free(value);
+    }
+    if (h->referer && !kv_get(kv, "Referer")) {
+        line = xasprintf("Referer: %s", h->referer);
+        slist_add(&l, line);
+        free(line);
+    }
+    if (!kv_get(kv, "Connection"))
+        slist_add(&l, "Connection: close");
+    if (!kv_get(kv, "Accept"))
+        slist_add(&l, "Accept:");
+    if (!kv_get(kv, "Expect"))
+        slist_add(&l, "Expect:");
+    if (h->body && !kv_get(kv, "Content-Type"))
+        slist_add(&l, "Content-Type:");
+    return l;
+}
+
+static int method_is(const struct hop *h, const char *m)
+{
+    return !strcmp(h->method, m);
+}
+
+static void set_method(CURL *c, const struct hop *h, const struct conf_request *req)
+{
+    if (method_is(h, "HEAD")) {
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        return;
+    }
+    if (h->body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(req->body));
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
+    } else if (method_is(h, "POST") || method_is(h, "PUT") || method_is(h, "PATCH")) {
+        /* Go sends Content-Length: 0 for these */
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+    }
+    if (!method_is(h, "GET") || h->body)
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, h->method);
+}
+
+/* Whether Go's transport asks for gzip itself (and then decodes it). */
+static int wants_gzip(const struct hop *h, const struct conf_kvlist *kv)
+{
+    return !method_is(h, "HEAD") && !kv_get(kv, "Accept-Encoding") && !kv_get(kv, "Range");
+}
+
+/* Send hop h; 0, or -1 with *err set (curl's words). */
+static int perform(const struct hop *h, const struct conf_request *req,
+                   const struct conf_kvlist *kv, long ms, struct resp *r, char **err)
+{
+    CURL *c = curl_easy_init();
+    struct curl_slist *lines;
+    char *origin;
+    CURLcode rc;
+
+    if (!c) {
+        *err = xstrdup("curl_easy_init failed");
+        return -1;
+    }
+    lines = hop_headers(h, kv);
+    origin = xasprintf("%s://%s/", h->scheme, h->authority);
+    curl_easy_setopt(c, CURLOPT_URL, origin);
+    curl_easy_setopt(c, CURLOPT_REQUEST_TARGET, h->target);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(c, CURLOPT_PROXY, "");
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+    curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->errbuf);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, lines);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    if (wants_gzip(h, kv))
+        curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "gzip");
+    set_method(c, h, req);
+    r->errbuf[0] = '\0';
+    rc = curl_easy_perform(c);
+    if (rc == CURLE_OK) {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+        curl_easy_getinfo(c, CURLINFO_HTTP_VERSION, &r->version);
+    } else if (r->too_big) {
+        *err = xasprintf("response body larger than %zu bytes", BODY_MAX);
+    } else {
+        *err = xstrdup(r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc));
+    }
+    curl_easy_cleanup(c);
+    curl_slist_free_all(lines);
+    free(origin);
+    if (rc == CURLE_OK && wants_gzip(h, kv)) {
+        const struct conf_kv *ce = kv_get(&r->headers, "Content-Encoding");
+
+        if (ce && !strcasecmp(ce->value, "gzip")) {
+            kv_del(&r->headers, "Content-Encoding");
+            kv_del(&r->headers, "Content-Length");
+        }
+    }
+    return rc == CURLE_OK ? 0 : -1;
+}
+
+/* ---- Location ------------------------------------------------------------- */
+
+static char *url_part(CURLU *u, CURLUPart what, unsigned flags)
+{
+    char *p = NULL, *out;
+
+    if (curl_url_get(u, what, &p, flags) != CURLUE_OK)
+        return NULL;
+    out = xstrdup(p);
+    curl_free(p);
+    return out;
+}
+
+/* loc resolved against base as Go's URL.Parse(loc) resolves it; NULL if it does not parse. */
+static CURLU *resolve(const char *base, const char *loc)
+{
+    const unsigned flags = CURLU_NON_SUPPORT_SCHEME | CURLU_ALLOW_SPACE;
+    CURLU *u = curl_url();
+
+    if (!u)
+        abort();
+    if (curl_url_set(u, CURLUPART_URL, base, flags) != CURLUE_OK ||
+        curl_url_set(u, CURLUPART_URL, loc, flags) != CURLUE_OK) {
+        curl_url_cleanup(u);
+        return NULL;
+    }
+    return u;
+}
+
+/* Whether loc has a scheme (Go's URL.IsAbs). */
+static int loc_is_abs(const char *loc)
+{
+    size_t n = strcspn(loc, ":/?#");
+
+    return n > 0 && loc[n] == ':' &&
+           ((loc[0] >= 'a' && loc[0] <= 'z') || (loc[0] >= 'A' && loc[0] <= 'Z'));
+}
+
+/* Go's Path of an absolute "scheme://authority" without a path is "". */
+static int loc_has_empty_path(const char *loc)
+{
+    const char *a = strstr(loc, "//");
+
+    if (!loc_is_abs(loc) || !a || a != strchr(loc, ':') + 1)
+        return 0;
+    a += 2;
+    a += strcspn(a, "/?#");
+    return *a != '/';
+}
+
+/* Fill the redirect fields as upstream's resp.Location() + Hostname()/Port()/Path. */
+static int parse_location(const char *base, const char *loc, struct conf_redirect *out)
+{
+    CURLU *u = resolve(base, loc);
+    char *host;
+    size_t n;
+
+    if (!u)
+        return -1;
+    out->set = 1;
+    out->scheme = url_part(u, CURLUPART_SCHEME, 0);
+    host = url_part(u, CURLUPART_HOST, 0);
+    n = host ? strlen(host) : 0;
+    if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+        out->host = xstrndup(host + 1, n - 2);
+        free(host);
+    } else {
+        out->host = host ? host : xstrdup("");
+    }
+    out->port = url_part(u, CURLUPART_PORT, 0);
+    if (!out->port)
+        out->port = xstrdup("");
+    out->path = loc_has_empty_path(loc) ? NULL : url_part(u, CURLUPART_PATH, CURLU_URLDECODE);
+    if (!out->path)
+        out->path = xstrdup("");
+    if (!out->scheme)
+        out->scheme = xstrdup("");
+    curl_url_cleanup(u);
+    return 0;
+}
+
+/* ---- following redirects ---------------------------------------------------- */
+
+/* The hostname of host[:port] (Go's URL.Hostname()), malloc'd. */
+static char *hostname_of(const char *authority)
+{
+    char *h = NULL, *p = NULL;
+
+    if (split_host_port(authority, &h, &p) == SPLIT_OK) {
+        free(p);
+        return h;
+    }
+    return xstrdup(authority);
+}
+
+/* Go's isDomainOrSubdomain(dest, initial) on the URL hostnames. */
+static int same_domain(const char *initial_authority, const char *dest_authority)
+{
+    char *a, *b;
+    size_t la, lb;
+    int same;
+
+    a = hostname_of(initial_authority);
+    b = hostname_of(dest_authority);
+    la = strlen(a);
+    lb = strlen(b);
+    same = !strcasecmp(a, b) ||
+           (lb > la + 1 && !strchr(b, ':') && b[lb - la - 1] == '.' && !strcasecmp(b + lb - la, a));
+    free(a);
+    free(b);
+    return same;
+}
+
+/* The scheme, authority and request-target of a resolved URL into h. */
+static void hop_from_url(CURLU *u, struct hop *h)
+{
+    char *host = url_part(u, CURLUPART_HOST, 0), *port = url_part(u, CURLUPART_PORT, 0);
+    char *path = url_part(u, CURLUPART_PATH, 0), *query = url_part(u, CURLUPART_QUERY, 0);
+
+    h->scheme = url_part(u, CURLUPART_SCHEME, 0);
+    if (!h->scheme)
+        h->scheme = xstrdup("http");
+    h->authority = port ? xasprintf("%s:%s", nz(host), port) : xstrdup(nz(host));
+    h->target = xasprintf("%s%s%s", path ? path : "/", query && *query ? "?" : "",
+                          query && *query ? query : "");
+    free(host);
+    free(port);
+    free(path);
+    free(query);
+}
+
+/*
+ * The next hop after 'cur' answered 'r' (Go's Client.do), into *next:
+ * 1 follow it, 0 the answer is final, -1 error (*err set).
+ */
+static int next_hop(const struct hop *first, const struct hop *cur, const struct resp *r,
+                    int unfollow, struct hop *next, char **err)
+{
+    int keep_method = r->status == 307 || r->status == 308;
+    int host_override = strcmp(cur->host, cur->authority) != 0;
+    char *base;
+    CURLU *u;
+
+    if (!keep_method && r->status != 301 && r->status != 302 && r->status != 303)
+        return 0;
+    if (!r->location || !*r->location)
+        return 0; /* Go returns a 3xx without Location as it is */
+    base = hop_url(cur);
+    u = resolve(base, r->location);
+    if (!u) {
+        *err = xasprintf("failed to parse Location header \"%s\"", r->location);
+        free(base);
+        return -1;
+    }
+    if (unfollow) { /* Go parses the Location before CheckRedirect says stop */
+        curl_url_cleanup(u);
+        free(base);
+        return 0;
+    }
+    memset(next, 0, sizeof(*next));
+    hop_from_url(u, next);
+    curl_url_cleanup(u);
+    /* a Host override survives a relative Location only (Go issue 22233) */
+    next->host = xstrdup(host_override && !loc_is_abs(r->location) ? cur->host : next->authority);
+    if (keep_method || method_is(cur, "GET") || method_is(cur, "HEAD"))
+        next->method = xstrdup(cur->method);
+    else
+        next->method = xstrdup("GET");
+    next->body = keep_method && cur->body;
+    next->cross_domain = !same_domain(first->authority, next->authority);
+    /* Referer: the previous URL, unless that would leak https into http */
+    if (strcmp(cur->scheme, "https") != 0 || strcmp(next->scheme, "https") == 0)
+        next->referer = xstrdup(base);
+    free(base);
+    return 1;
+}
+
+/* ---- the echo JSON ------------------------------------------------------------ */
+
+static const char *json_type(const cJSON *v)
+{
+    if (cJSON_IsString(v))
+        return "string";
+    if (cJSON_IsNumber(v))
+        return "number";
+    if (cJSON_IsBool(v))
+        return "bool";
+    if (cJSON_IsArray(v))
+        return "array";
+    return "object";
+}
+
+static int type_error(char **err, const cJSON *v, const char *field, const char *type)
+{
+    if (err && !*err)
+        *err = xasprintf("json: cannot unmarshal %s into Go struct field %s of type %s",
+                         json_type(v), field, type);
+    return -1;
+}
+
+/* A string field: null leaves it as it is. dst NULL: checked, not kept. */
+static int set_string(char **dst, const cJSON *v, const char *field, char **err)
+{
+    if (cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsString(v))
+        return type_error(err, v, field, "string");
+    if (dst) {
+        free(*dst);
+        *dst = xstrdup(v->valuestring);
+    }
+    return 0;
+}
+
+/* A []string joined with ",": null elements are "". */
+static int join_strings(const cJSON *arr, const char *field, char **out, char **err)
+{
+    struct sbuf sb = {0};
+    const cJSON *x;
+
+    *out = NULL;
+    cJSON_ArrayForEach(x, arr) {
+        if (!cJSON_IsString(x) && !cJSON_IsNull(x)) {
+            sb_release(&sb);
+            return type_error(err, x, field, "string");
+        }
+        if (x != arr->child)
+            sb_putc(&sb, ',');
+        if (cJSON_IsString(x))
+            sb_puts(&sb, x->valuestring);
+    }
+    *out = sb.buf ? sb_detach(&sb) : xstrdup("");
+    return 0;
+}
+
+static int parse_headers(const cJSON *v, struct conf_kvlist *l, char **err)
+{
+    const cJSON *h;
+
+    if (cJSON_IsNull(v)) {
+        kv_free(l);
+        return 0;
+    }
+    if (!cJSON_IsObject(v))
+        return type_error(err, v, "CapturedRequest.headers", "map[string][]string");
+    cJSON_ArrayForEach(h, v) {
+        char *joined = NULL;
+
+        if (!cJSON_IsArray(h) && !cJSON_IsNull(h))
+            return type_error(err, h, "CapturedRequest.headers", "[]string");
+        if (join_strings(h, "CapturedRequest.headers", &joined, err) || !joined)
+            return -1;
+        kv_set(l, h->string, joined);
+        free(joined);
+    }
+    return 0;
+}
+
+static int parse_certs(const cJSON *v, struct conf_strlist *l, char **err)
+{
+    const cJSON *x;
+
+    if (cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsArray(v))
+        return type_error(err, v, "CapturedRequest.tls.peerCertificates", "[]string");
+    strs_free(l);
+    cJSON_ArrayForEach(x, v) {
+        if (!cJSON_IsString(x) && !cJSON_IsNull(x))
+            return type_error(err, x, "CapturedRequest.tls.peerCertificates", "string");
+        l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+        l->v[l->n++] = xstrdup(cJSON_IsString(x) ? x->valuestring : "");
+    }
+    return 0;
+}
+
+static int parse_tls(const cJSON *v, struct conf_echo *e, char **err)
+{
+    static const char *const checked[] = {"version", "negotiatedProtocol", "cipherSuite"};
+    const cJSON *m;
+    size_t i;
+
+    if (cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsObject(v))
+        return type_error(err, v, "CapturedRequest.tls", "roundtripper.TLS");
+    cJSON_ArrayForEach(m, v) {
+        int rc = 0;
+
+        if (!strcasecmp(m->string, "serverName"))
+            rc = set_string(&e->tls_server_name, m, "CapturedRequest.tls.serverName", err);
+        else if (!strcasecmp(m->string, "peerCertificates"))
+            rc = parse_certs(m, &e->tls_peer_certificates, err);
+        for (i = 0; i < ARRAY_SIZE(checked); i++)
+            if (!strcasecmp(m->string, checked[i]))
+                rc = set_string(NULL, m, "CapturedRequest.tls", err);
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
+static int parse_member(const cJSON *m, struct conf_echo *e, char **err)
+{
+    static const struct {
+        const char *key;
+        size_t off;
+    } fields[] = {
+        {"path", offsetof(struct conf_echo, path)},
+        {"host", offsetof(struct conf_echo, host)},
+        {"method", offsetof(struct conf_echo, method)},
+        {"proto", offsetof(struct conf_echo, proto)},
+        {"httpPort", offsetof(struct conf_echo, http_port)},
+        {"namespace", offsetof(struct conf_echo, namespace_)},
+        {"pod", offsetof(struct conf_echo, pod)},
+    };
+    size_t i;
+
+    if (!strcasecmp(m->string, "headers"))
+        return parse_headers(m, &e->headers, err);
+    if (!strcasecmp(m->string, "tls"))
+        return parse_tls(m, e, err);
+    for (i = 0; i < ARRAY_SIZE(fields); i++) {
+        if (!strcasecmp(m->string, fields[i].key)) {
+            char *field = xasprintf("CapturedRequest.%s", fields[i].key);
+            int rc = set_string((char **)((char *)e + fields[i].off), m, field, err);
+
+            free(field);
+            return rc;
+        }
+    }
+    return 0; /* ingress, service and the rest are ignored */
+}
+
+static int json_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+int conf_echo_parse(const char *body, size_t len, struct conf_echo *echo, char **err)
+{
+    struct conf_echo e;
+    const char *end = NULL;
+    cJSON *root;
+    const cJSON *m, *members;
+    int rc = 0;
+
+    memset(&e, 0, sizeof(e));
+    if (err)
+        *err = NULL;
+    root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+    if (!root) {
+        size_t at = end && end >= body ? (size_t)(end - body) : 0, k = 0;
+
+        while (k < len && json_space(body[k]))
+            k++;
+        if (err)
+            *err = k == len ? xstrdup("unexpected end of JSON input")
+                            : xasprintf("invalid JSON at byte %zu", at);
+        return -1;
+    }
+    while (end && end < body + len && json_space(*end))
+        end++;
+    if (end && end < body + len) {
+        if (err)
+            *err = xasprintf("invalid character '%c' after top-level value", *end);
+        rc = -1;
+    } else if (!cJSON_IsObject(root) && !cJSON_IsNull(root)) {
+        if (err)
+            *err = xasprintf("json: cannot unmarshal %s into Go value of type "
+                             "roundtripper.CapturedRequest",
+                             json_type(root));
+        rc = -1;
+    }
+    members = cJSON_IsObject(root) && !rc ? root : NULL;
+    cJSON_ArrayForEach(m, members) {
+        if (parse_member(m, &e, err))
+            rc = -1;
+    }
+    cJSON_Delete(root);
+    if (rc) {
+        echo_free(&e);
+        return -1;
+    }
+    e.parsed = 1;
+    *echo = e;
+    return 0;
+}
+
+/* ---- the round trip --------------------------------------------------------------- */
+
+static double now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static const char *proto_name(long version)
+{
+    switch (version) {
+    case CURL_HTTP_VERSION_1_0:
+        return "HTTP/1.0";
+    case CURL_HTTP_VERSION_2_0:
+        return "HTTP/2.0";
+    case CURL_HTTP_VERSION_3:
+        return "HTTP/3.0";
+    default:
+        return "HTTP/1.1";
+    }
+}
+
+/* A printable copy of the first bytes of a body. */
+static char *body_start(const struct sbuf *b)
+{
+    size_t n = b->len < BODY_START ? b->len : BODY_START, i;
+    char *s = xstrndup(b->buf ? b->buf : "", n);
+
+    for (i = 0; i < n; i++)
+        if (((unsigned char)s[i] < 0x20 && s[i] != '\n' && s[i] != '\t') || s[i] == 0x7f)
+            s[i] = '.';
+    s[n] = '\0';
+    return s;
+}
+
+/* Go's url.Error text: Get "http://...": what. */
+static char *url_error(const struct hop *first, const char *what)
+{
+    char *url = hop_url(first), *op = xstrdup(first->method), *p, *s;
+
+    for (p = op + 1; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    s = xasprintf("%s \"%s\": %s", op, url, what);
+    free(url);
+    free(op);
+    return s;
+}
+
+/* Move the final answer into out, parsing as upstream does. */
+static void capture(const struct hop *first, const struct hop *last, struct resp *r,
+                    struct conf_captured *out)
+{
+    const struct conf_kv *te = kv_get(&r->headers, "Transfer-Encoding");
+    char *err = NULL;
+
+    out->status = r->status;
+    out->proto = xstrdup(proto_name(r->version));
+    if (te && strstr(te->value, "chunked")) {
+        kv_del(&r->headers, "Transfer-Encoding"); /* Go keeps it out of Header */
+        kv_del(&r->headers, "Content-Length");
+    }
+    out->headers = r->headers;
+    memset(&r->headers, 0, sizeof(r->headers));
+    if (r->content_type && !strcmp(r->content_type, "application/json")) {
+        if (conf_echo_parse(r->body.buf ? r->body.buf : "", r->body.len, &out->echo, &err)) {
+            out->error = xasprintf("unexpected error reading response: %s", err);
+            out->body_start = body_start(&r->body);
+        }
+        free(err);
+    } else {
+        out->echo.method = xstrdup(first->method); /* upstream assumes the sent method */
+        if (r->body.len)
+            out->body_start = body_start(&r->body);
+    }
+    if (!out->error && conf_is_redirect_status(r->status)) {
+        char *base = hop_url(last);
+
+        if (!r->location || !*r->location)
+            out->error = xstrdup("http: no Location header in response");
+        else if (parse_location(base, r->location, &out->location))
+            out->error = xasprintf("failed to parse Location header \"%s\"", r->location);
+        free(base);
+    }
+}
+
+/* The first hop from the step; NULL or the error. */
+static char *first_hop(const char *gw_addr, const char *scheme, const struct conf_request *req,
+                       const struct conf_kvlist *kv, struct hop *h)
+{
+    memset(h, 0, sizeof(*h));
+    h->scheme = xstrdup(scheme);
+    h->authority = conf_calculate_host(gw_addr, scheme);
+    h->target = conf_request_uri(req->path);
+    h->host = xstrdup(req->host && *req->host ? req->host : h->authority);
+    h->method = xstrdup(req->method && *req->method ? req->method : "GET");
+    h->body = req->body && *req->body;
+    if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)
+        return xasprintf("unsupported protocol scheme \"%s\"", scheme);
+    return check_request(h->method, h->host, h->target, kv);
+}
+
+static long remaining(double deadline)
+{
+    double left = deadline - now_ms();
+
+    return left < 1 ? 1 : (long)left;
+}
+
+int conf_roundtrip(const char *gw_addr, const char *scheme, const struct conf_request *req,
+                   long timeout_ms, struct conf_captured *out)
+{
+    struct conf_kvlist kv = {0};
+    struct hop first, cur, next;
+    struct resp r;
+    double deadline = now_ms() + (double)(timeout_ms > 0 ? timeout_ms : CONF_REQUEST_TIMEOUT_MS);
+    static const char *const not_sent[] = {"Host", "Content-Length", "Transfer-Encoding",
+                                           "Trailer"};
+    char *err = NULL;
+    int nreq = 0, step = 1;
+    size_t i;
+
+    memset(out, 0, sizeof(*out));
+    memset(&r, 0, sizeof(r));
+    memset(&cur, 0, sizeof(cur));
+    go_headers(req, &kv);
+    err = first_hop(gw_addr, scheme ? scheme : "http", req, &kv, &first);
+    out->url = hop_url(&first);
+    for (i = 0; i < ARRAY_SIZE(not_sent); i++)
+        kv_del(&kv, not_sent[i]); /* Go writes these from the request itself */
+    if (!kv_get(&kv, "User-Agent"))
+        kv_set(&kv, "User-Agent", USER_AGENT);
+    while (!err && step == 1) {
+        const struct hop *h = nreq ? &cur : &first;
+
+        resp_free(&r);
+        if (perform(h, req, &kv, remaining(deadline), &r, &err))
+            break;
+        nreq++;
+        step = next_hop(&first, h, &r, req->unfollow_redirect, &next, &err);
+        if (step == 1 && nreq >= MAX_REQUESTS) {
+            hop_free(&next);
+            err = xstrdup("stopped after 10 redirects");
+        } else if (step == 1) {
+            hop_free(&cur);
+            cur = next;
+        }
+    }
+    if (err) {
+        out->error = url_error(&first, err);
+    } else {
+        capture(&first, nreq > 1 ? &cur : &first, &r, out);
+    }
+    free(err);
+    resp_free(&r);
+    hop_free(&first);
+    hop_free(&cur);
+    kv_free(&kv);
+    return out->error ? -1 : 0;
+}
