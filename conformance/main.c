@@ -1,28 +1,508 @@
-/* gwconform: the conformance runner (issue 5). */
+/*
+ * gwconform: the Gateway API conformance runner (issue 5). Flags mirror
+ * upstream's (spec conformance.md §5.4); reports per spec ecosystem.md §7
+ * and conformance.md §5.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <curl/curl.h>
+
+#include "conform.h"
+#include "report.h"
+#include "runner.h"
 #include "util.h"
 
+#ifndef GATECHECK_VERSION
+#define GATECHECK_VERSION "0.1.0-dev"
+#endif
+
+/* where `make` puts the data; an installed image bakes them in at /usr/share */
+#define DEFAULT_SCENARIOS "conformance/scenarios"
+#define DEFAULT_BASE      "conformance/base"
+
 static const char usage_text[] =
-    "usage: gwconform run [options] | gwconform list | gwconform version\n"
+    "usage: gwconform run [options]\n"
+    "       gwconform list [--scenarios DIR]\n"
+    "       gwconform version\n"
     "\n"
     "Apply Gateway API conformance scenarios to a cluster, send requests to the\n"
-    "gateway under test, judge the answers as upstream's suite does, and write\n"
-    "junit_01.xml and a ConformanceReport.\n";
+    "gateway under test, judge the answers as upstream's suite does (3 consecutive\n"
+    "matching answers within MaxTimeToConsistency), and write junit_01.xml and a\n"
+    "ConformanceReport.\n"
+    "\n"
+    "cluster:\n"
+    "  --kubeconfig FILE            that kubeconfig only (default: $KUBECONFIG, in-cluster,\n"
+    "                               ~/.kube/config)\n"
+    "  --context NAME               a context of the kubeconfig\n"
+    "  --gateway-class NAME         the GatewayClass under test; it must exist and be\n"
+    "                               Accepted (default gateway-conformance)\n"
+    "\n"
+    "what runs (upstream's flags):\n"
+    "  --supported-features LIST    comma list of features the implementation supports\n"
+    "                               (default: read from the GatewayClass's\n"
+    "                               status.supportedFeatures)\n"
+    "  --exempt-features LIST       removed from the supported features\n"
+    "  --all-features               every known feature, minus --exempt-features\n"
+    "  --conformance-profiles LIST  e.g. GATEWAY-HTTP: enables its core features and its\n"
+    "                               section in the report\n"
+    "  --run-test NAME              run only this scenario (others are skipped)\n"
+    "  --skip-tests LIST            comma list of scenarios to skip\n"
+    "  --skip-provisional-tests     drop passing provisional tests from the report\n"
+    "  --allow-crds-mismatch        run although the CRDs are not the suite's version\n"
+    "  --cleanup-base-resources B   delete the base environment at the end (default true)\n"
+    "  --cleanup-test-resources B   delete each scenario's objects after it (default true)\n"
+    "  --timeout-config-overrides S 'Name:SECONDS;...' with upstream's names, e.g.\n"
+    "                               MaxTimeToConsistency:60;NamespacesMustBeReady:600\n"
+    "  --parallel N                 scenarios run at once (only 1 in this version)\n"
+    "  --scenarios DIR              scenario files (default " DEFAULT_SCENARIOS ")\n"
+    "  --base DIR                   base environment (default " DEFAULT_BASE ")\n"
+    "  --echo-image IMAGE           image of the echo backends (default upstream's\n"
+    "                               echo-basic)\n"
+    "\n"
+    "reports:\n"
+    "  --report-dir DIR             junit_01.xml and conformance-report.yaml go here\n"
+    "                               (default $ARTIFACTS, else ./reports)\n"
+    "  --report-output FILE         the ConformanceReport's path (default in --report-dir)\n"
+    "  --organization, --project, --url, --version, --contact LIST, --mode NAME\n"
+    "                               the report's implementation fields and mode\n"
+    "  With SONOBUOY_RESULTS_DIR set, the reports go there too and a 'done' file\n"
+    "  lists them (the Sonobuoy plugin contract).\n"
+    "\n"
+    "exit status: 0 every scenario that ran passed, 1 a scenario failed,\n"
+    "2 the run could not happen (bad flags or scenarios, no cluster, GatewayClass\n"
+    "not accepted, base environment not ready); SIGINT stops the run, deletes what\n"
+    "it created and still writes the reports (cases not run are skipped).\n";
+
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("gwconform: error: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\nRun 'gwconform --help' for the options.\n", stderr);
+    return 2;
+}
+
+static void split_list(struct conf_strlist *l, const char *arg)
+{
+    char *copy = xstrdup(arg), *tok, *save = NULL;
+
+    for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ')
+            tok++;
+        if (!*tok)
+            continue;
+        l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+        l->v[l->n++] = xstrdup(tok);
+    }
+    free(copy);
+}
+
+static void list_release(struct conf_strlist *l)
+{
+    size_t i;
+
+    for (i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+static int parse_bool(const char *flag, const char *v, int *out)
+{
+    if (!strcmp(v, "true") || !strcmp(v, "1")) {
+        *out = 1;
+        return 0;
+    }
+    if (!strcmp(v, "false") || !strcmp(v, "0")) {
+        *out = 0;
+        return 0;
+    }
+    return usage_error("%s '%s': want true or false", flag, v);
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    conf_interrupted = 1;
+}
+
+static const char *word(enum conf_result r)
+{
+    static const char *const w[] = {"PASS", "FAIL", "ERROR", "SKIP", "NOT SUPPORTED"};
+
+    return w[r];
+}
+
+/* The reports again in SONOBUOY_RESULTS_DIR, and its done file (spec ecosystem §8.1). */
+static int sonobuoy(const char *sono, const char *dir, const struct conf_run_info *info,
+                    const struct conf_scenario_result *res, size_t n)
+{
+    char err[1024], *sj = xasprintf("%s/junit_01.xml", sono);
+    char *sr = xasprintf("%s/conformance-report.yaml", sono);
+    const char *files[2] = {sj, sr};
+    int rc = 0;
+
+    if (strcmp(sono, dir) != 0 && (conf_write_junit(sj, info, res, n, err, sizeof(err)) != 0 ||
+                                   conf_write_report(sr, info, res, n, err, sizeof(err)) != 0))
+        rc = -1;
+    if (rc == 0 && conf_write_sonobuoy_done(sono, files, 2, err, sizeof(err)) != 0)
+        rc = -1;
+    if (rc != 0)
+        fprintf(stderr, "gwconform: error: %s\n", err);
+    free(sj);
+    free(sr);
+    return rc;
+}
+
+static int write_reports(const char *dir, const char *report_path, const struct conf_run_info *info,
+                         const struct conf_scenario_result *res, size_t n)
+{
+    char err[1024], *junit = xasprintf("%s/junit_01.xml", dir);
+    char *report =
+        report_path ? xstrdup(report_path) : xasprintf("%s/conformance-report.yaml", dir);
+    const char *sono = getenv("SONOBUOY_RESULTS_DIR");
+    int rc = 0;
+
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "gwconform: error: cannot create --report-dir %s: %s\n", dir,
+                strerror(errno));
+        rc = -1;
+    } else if (conf_write_junit(junit, info, res, n, err, sizeof(err)) != 0 ||
+               conf_write_report(report, info, res, n, err, sizeof(err)) != 0) {
+        fprintf(stderr, "gwconform: error: %s\n", err);
+        rc = -1;
+    } else {
+        printf("reports: %s %s\n", junit, report);
+    }
+    if (rc == 0 && sono && *sono && sonobuoy(sono, dir, info, res, n) != 0)
+        rc = -1;
+    free(junit);
+    free(report);
+    return rc;
+}
+
+static int summary(const struct conf_scenario_result *res, size_t n)
+{
+    size_t i, count[5] = {0};
+
+    printf("\n%-52s %-13s %8s  %s\n", "SCENARIO", "RESULT", "SECONDS", "CASES (pass/total)");
+    for (i = 0; i < n; i++) {
+        size_t j, pass = 0;
+
+        for (j = 0; j < res[i].ncases; j++)
+            pass += res[i].cases[j].result == CONF_PASS;
+        count[res[i].result]++;
+        printf("%-52s %-13s %8.1f  %zu/%zu\n", res[i].name, word(res[i].result), res[i].seconds,
+               pass, res[i].ncases);
+    }
+    printf("\n%zu scenarios: %zu passed, %zu failed, %zu errors, %zu skipped, %zu not supported\n",
+           n, count[CONF_PASS], count[CONF_FAIL], count[CONF_ERROR], count[CONF_SKIP],
+           count[CONF_NOT_SUPPORTED]);
+    return count[CONF_FAIL] || count[CONF_ERROR] ? 1 : 0;
+}
+
+enum {
+    OPT_KUBECONFIG = 256,
+    OPT_CONTEXT,
+    OPT_CLASS,
+    OPT_SUPPORTED,
+    OPT_EXEMPT,
+    OPT_ALL,
+    OPT_PROFILES,
+    OPT_RUN_TEST,
+    OPT_SKIP_TESTS,
+    OPT_SKIP_PROV,
+    OPT_CRDS,
+    OPT_CLEAN_BASE,
+    OPT_CLEAN_TEST,
+    OPT_TIMEOUTS,
+    OPT_PARALLEL,
+    OPT_SCENARIOS,
+    OPT_BASE,
+    OPT_ECHO,
+    OPT_REPORT_DIR,
+    OPT_REPORT_OUT,
+    OPT_ORG,
+    OPT_PROJECT,
+    OPT_URL,
+    OPT_VERSION,
+    OPT_CONTACT,
+    OPT_MODE,
+    OPT_DEBUG,
+};
+
+static const struct option run_longopts[] = {
+    {"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
+    {"context", required_argument, NULL, OPT_CONTEXT},
+    {"gateway-class", required_argument, NULL, OPT_CLASS},
+    {"supported-features", required_argument, NULL, OPT_SUPPORTED},
+    {"exempt-features", required_argument, NULL, OPT_EXEMPT},
+    {"all-features", no_argument, NULL, OPT_ALL},
+    {"conformance-profiles", required_argument, NULL, OPT_PROFILES},
+    {"run-test", required_argument, NULL, OPT_RUN_TEST},
+    {"skip-tests", required_argument, NULL, OPT_SKIP_TESTS},
+    {"skip-provisional-tests", no_argument, NULL, OPT_SKIP_PROV},
+    {"allow-crds-mismatch", no_argument, NULL, OPT_CRDS},
+    {"cleanup-base-resources", required_argument, NULL, OPT_CLEAN_BASE},
+    {"cleanup-test-resources", required_argument, NULL, OPT_CLEAN_TEST},
+    {"timeout-config-overrides", required_argument, NULL, OPT_TIMEOUTS},
+    {"parallel", required_argument, NULL, OPT_PARALLEL},
+    {"scenarios", required_argument, NULL, OPT_SCENARIOS},
+    {"base", required_argument, NULL, OPT_BASE},
+    {"echo-image", required_argument, NULL, OPT_ECHO},
+    {"report-dir", required_argument, NULL, OPT_REPORT_DIR},
+    {"report-output", required_argument, NULL, OPT_REPORT_OUT},
+    {"organization", required_argument, NULL, OPT_ORG},
+    {"project", required_argument, NULL, OPT_PROJECT},
+    {"url", required_argument, NULL, OPT_URL},
+    {"version", required_argument, NULL, OPT_VERSION},
+    {"contact", required_argument, NULL, OPT_CONTACT},
+    {"mode", required_argument, NULL, OPT_MODE},
+    {"debug", no_argument, NULL, OPT_DEBUG},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}};
+
+struct run_args {
+    struct conf_opts o;
+    struct conf_run_info info;
+    const char *report_dir, *report_out;
+};
+
+static int set_parallel(const char *arg)
+{
+    char *end;
+    long parallel = strtol(arg, &end, 10);
+
+    if (*end || parallel < 1)
+        return usage_error("--parallel '%s': want a positive number", arg);
+    if (parallel > 1)
+        return usage_error("--parallel %ld: this gwconform runs scenarios one at a time; "
+                           "parallel runs are not implemented yet",
+                           parallel);
+    return 0;
+}
+
+/* Options that fill a field of the report's implementation, or the mode. */
+static int set_report_opt(int opt, const char *arg, struct run_args *a)
+{
+    char **field = NULL;
+
+    switch (opt) {
+    case OPT_ORG:
+        field = &a->info.impl.organization;
+        break;
+    case OPT_PROJECT:
+        field = &a->info.impl.project;
+        break;
+    case OPT_URL:
+        field = &a->info.impl.url;
+        break;
+    case OPT_VERSION:
+        field = &a->info.impl.version;
+        break;
+    case OPT_CONTACT:
+        split_list(&a->info.impl.contact, arg);
+        return 0;
+    case OPT_MODE:
+        a->o.mode = arg;
+        return 0;
+    case OPT_REPORT_DIR:
+        a->report_dir = arg;
+        return 0;
+    case OPT_REPORT_OUT:
+        a->report_out = arg;
+        return 0;
+    default:
+        return usage_error("bad option");
+    }
+    free(*field);
+    *field = xstrdup(arg);
+    return 0;
+}
+
+/* 0, or 2 after a usage error (printed). */
+static int set_run_opt(int opt, const char *arg, struct run_args *a)
+{
+    struct conf_opts *o = &a->o;
+    char err[512];
+
+    switch (opt) {
+    case OPT_KUBECONFIG:
+        o->kubeconfig = arg;
+        return 0;
+    case OPT_CONTEXT:
+        o->context = arg;
+        return 0;
+    case OPT_CLASS:
+        o->gateway_class = arg;
+        return 0;
+    case OPT_SUPPORTED:
+        split_list(&o->supported, arg);
+        return 0;
+    case OPT_EXEMPT:
+        split_list(&o->exempt, arg);
+        return 0;
+    case OPT_ALL:
+        o->all_features = 1;
+        return 0;
+    case OPT_PROFILES:
+        split_list(&o->profiles, arg);
+        return 0;
+    case OPT_RUN_TEST:
+        o->run_test = arg;
+        return 0;
+    case OPT_SKIP_TESTS:
+        split_list(&o->skip_tests, arg);
+        return 0;
+    case OPT_SKIP_PROV:
+        o->skip_provisional = 1;
+        return 0;
+    case OPT_CRDS:
+        o->allow_crds_mismatch = 1;
+        return 0;
+    case OPT_CLEAN_BASE:
+        return parse_bool("--cleanup-base-resources", arg, &o->cleanup_base);
+    case OPT_CLEAN_TEST:
+        return parse_bool("--cleanup-test-resources", arg, &o->cleanup_test);
+    case OPT_TIMEOUTS:
+        return conf_timeouts_override(&o->timeouts, arg, err, sizeof(err)) != 0
+                   ? usage_error("%s", err)
+                   : 0;
+    case OPT_PARALLEL:
+        return set_parallel(arg);
+    case OPT_SCENARIOS:
+        o->scenarios_dir = arg;
+        return 0;
+    case OPT_BASE:
+        o->base_dir = arg;
+        return 0;
+    case OPT_ECHO:
+        o->echo_image = arg;
+        return 0;
+    case OPT_DEBUG:
+        o->debug = 1;
+        return 0;
+    default:
+        return set_report_opt(opt, arg, a);
+    }
+}
+
+/* 0 run, 1 --help printed, 2 usage error (printed). */
+static int parse_run_args(int argc, char **argv, struct run_args *a)
+{
+    int opt;
+
+    conf_opts_init(&a->o);
+    a->o.scenarios_dir = DEFAULT_SCENARIOS;
+    a->o.base_dir = DEFAULT_BASE;
+    a->report_dir = getenv("ARTIFACTS");
+    if (!a->report_dir || !*a->report_dir)
+        a->report_dir = "reports";
+    optind = 1;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "h", run_longopts, NULL)) != -1) {
+        if (opt == 'h') {
+            fputs(usage_text, stdout);
+            return 1;
+        }
+        if (opt == '?')
+            return usage_error("unknown option, or one without its value: '%s'", argv[optind - 1]);
+        if (set_run_opt(opt, optarg, a) != 0)
+            return 2;
+    }
+    if (optind < argc)
+        return usage_error("unexpected argument '%s'", argv[optind]);
+    return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    struct run_args a;
+    struct conf_scenario_result *res = NULL;
+    size_t n = 0, i;
+    char err[2048];
+    int rc;
+    struct sigaction sa;
+
+    memset(&a, 0, sizeof(a));
+    rc = parse_run_args(argc, argv, &a);
+    if (rc != 0) {
+        rc = rc == 1 ? 0 : 2;
+        goto out;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (conf_run(&a.o, &a.info, &res, &n, err, sizeof(err)) != 0) {
+        fprintf(stderr, "gwconform: error: %s\n", err);
+        rc = 2;
+        if (n > 0)
+            write_reports(a.report_dir, a.report_out, &a.info, res, n);
+        goto out;
+    }
+    rc = summary(res, n);
+    if (write_reports(a.report_dir, a.report_out, &a.info, res, n) != 0)
+        rc = 2;
+    if (conf_interrupted) {
+        fprintf(stderr, "gwconform: interrupted\n");
+        rc = rc ? rc : 1;
+    }
+out:
+    for (i = 0; i < n; i++)
+        conf_scenario_result_release(&res[i]);
+    free(res);
+    conf_run_info_release(&a.info);
+    list_release(&a.o.supported);
+    list_release(&a.o.exempt);
+    list_release(&a.o.profiles);
+    list_release(&a.o.skip_tests);
+    return rc;
+}
 
 int main(int argc, char **argv)
 {
+    char err[1024];
+    int rc;
+
     util_init_cjson();
-    if (argc >= 2 && !strcmp(argv[1], "version")) {
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        fputs(usage_text, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "version")) {
         printf("gwconform %s\n", GATECHECK_VERSION);
         return 0;
     }
-    if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-        fputs(usage_text, stdout);
+    if (!strcmp(argv[1], "list")) {
+        const char *dir = DEFAULT_SCENARIOS;
+
+        if (argc == 4 && !strcmp(argv[2], "--scenarios"))
+            dir = argv[3];
+        else if (argc != 2)
+            return usage_error("list takes only --scenarios DIR");
+        if (conf_list(dir, err, sizeof(err)) != 0) {
+            fprintf(stderr, "gwconform: error: %s\n", err);
+            return 2;
+        }
         return 0;
     }
-    fputs(usage_text, stderr);
-    fputs("error: not yet implemented (issue 5 in progress)\n", stderr);
-    return 2;
+    if (strcmp(argv[1], "run") != 0)
+        return usage_error("unknown command '%s' (run, list, version)", argv[1]);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    rc = cmd_run(argc - 1, argv + 1);
+    curl_global_cleanup();
+    return rc;
 }

@@ -1,0 +1,1344 @@
+/*
+ * gwconform's runner: upstream's suite semantics (spec conformance.md §1.3
+ * feature resolution, §1.4 setup, §1.5 selection, §1.6 applying, §1.7
+ * waits, §1.9 requests) over lib/kube and conformance/roundtrip.c.
+ *
+ * Output: one progress line per scenario and per case on stdout, with the
+ * elapsed time; errors that end the run are returned to main.c.
+ */
+#include "runner.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "certs.h"
+#include "kube.h"
+#include "report.h"
+#include "roundtrip.h"
+#include "scenario.h"
+#include "util.h"
+
+volatile sig_atomic_t conf_interrupted;
+
+#define FIELD_MANAGER "gwconform"
+#define GROUP         "gateway.networking.k8s.io"
+#define SUITE_VERSION "v1.6.1" /* the Gateway API release the scenarios follow */
+
+/* ---- small helpers --------------------------------------------------------- */
+
+static double t0;
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+__attribute__((format(printf, 1, 2))) static void progress(const char *fmt, ...)
+{
+    va_list ap;
+
+    printf("[%7.1fs] ", now_s() - t0);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+    fflush(stdout);
+}
+
+static void sleep_s(double s)
+{
+    struct timespec ts;
+
+    if (s <= 0)
+        return;
+    ts.tv_sec = (time_t)s;
+    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !conf_interrupted)
+        ;
+}
+
+static void sl_add(struct conf_strlist *l, const char *s)
+{
+    l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+    l->v[l->n++] = xstrdup(s);
+}
+
+static int sl_has(const struct conf_strlist *l, const char *s)
+{
+    size_t i;
+
+    for (i = 0; i < l->n; i++)
+        if (!strcmp(l->v[i], s))
+            return 1;
+    return 0;
+}
+
+static void sl_add_unique(struct conf_strlist *l, const char *s)
+{
+    if (!sl_has(l, s))
+        sl_add(l, s);
+}
+
+static void sl_remove(struct conf_strlist *l, const char *s)
+{
+    size_t i, o = 0;
+
+    for (i = 0; i < l->n; i++) {
+        if (!strcmp(l->v[i], s))
+            free(l->v[i]);
+        else
+            l->v[o++] = l->v[i];
+    }
+    l->n = o;
+}
+
+static void sl_free(struct conf_strlist *l)
+{
+    size_t i;
+
+    for (i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void sl_sort(struct conf_strlist *l)
+{
+    if (l->n > 1)
+        qsort(l->v, l->n, sizeof(*l->v), cmp_str);
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static const cJSON *jget(const cJSON *o, const char *k)
+{
+    return cJSON_GetObjectItemCaseSensitive(o, k);
+}
+
+/* ---- options ------------------------------------------------------------ */
+
+void conf_timeouts_default(struct conf_timeouts *t)
+{
+    t->create = 60;
+    t->del = 30;
+    t->get = 10;
+    t->gateway_must_have_address = 180;
+    t->gateway_must_have_condition = 180;
+    t->gateway_status_must_have_listeners = 60;
+    t->gateway_listeners_must_have_conditions = 60;
+    t->gwc_must_be_accepted = 180;
+    t->http_route_must_not_have_parents = 60;
+    t->http_route_must_have_condition = 60;
+    t->route_must_have_parents = 60;
+    t->max_time_to_consistency = 30;
+    t->namespaces_must_be_ready = 300;
+    t->request_timeout = 10;
+    t->latest_observed_generation_set = 60;
+    t->default_test_timeout = 60;
+    t->default_poll_interval = 0.1;
+    t->required_consecutive_successes = 3;
+}
+
+void conf_opts_init(struct conf_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->gateway_class = "gateway-conformance";
+    o->cleanup_base = 1;
+    o->cleanup_test = 1;
+    o->mode = "default";
+    o->echo_image = CONF_DEFAULT_ECHO_IMAGE;
+    conf_timeouts_default(&o->timeouts);
+}
+
+/* Where upstream's timeout 'name' lives in struct conf_timeouts; -1 unknown. */
+static long timeout_offset(const char *name)
+{
+    static const struct {
+        const char *name;
+        size_t off;
+    } map[] = {
+        {"CreateTimeout", offsetof(struct conf_timeouts, create)},
+        {"DeleteTimeout", offsetof(struct conf_timeouts, del)},
+        {"GetTimeout", offsetof(struct conf_timeouts, get)},
+        {"GatewayMustHaveAddress", offsetof(struct conf_timeouts, gateway_must_have_address)},
+        {"GatewayMustHaveCondition", offsetof(struct conf_timeouts, gateway_must_have_condition)},
+        {"GatewayStatusMustHaveListeners",
+         offsetof(struct conf_timeouts, gateway_status_must_have_listeners)},
+        {"GatewayListenersMustHaveConditions",
+         offsetof(struct conf_timeouts, gateway_listeners_must_have_conditions)},
+        {"GWCMustBeAccepted", offsetof(struct conf_timeouts, gwc_must_be_accepted)},
+        {"HTTPRouteMustNotHaveParents",
+         offsetof(struct conf_timeouts, http_route_must_not_have_parents)},
+        {"HTTPRouteMustHaveCondition",
+         offsetof(struct conf_timeouts, http_route_must_have_condition)},
+        {"RouteMustHaveParents", offsetof(struct conf_timeouts, route_must_have_parents)},
+        {"MaxTimeToConsistency", offsetof(struct conf_timeouts, max_time_to_consistency)},
+        {"NamespacesMustBeReady", offsetof(struct conf_timeouts, namespaces_must_be_ready)},
+        {"RequestTimeout", offsetof(struct conf_timeouts, request_timeout)},
+        {"LatestObservedGenerationSet",
+         offsetof(struct conf_timeouts, latest_observed_generation_set)},
+        {"DefaultTestTimeout", offsetof(struct conf_timeouts, default_test_timeout)},
+        {"DefaultPollInterval", offsetof(struct conf_timeouts, default_poll_interval)},
+    };
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(map); i++)
+        if (!strcmp(map[i].name, name))
+            return (long)map[i].off;
+    return -1;
+}
+
+int conf_timeouts_override(struct conf_timeouts *t, const char *spec, char *err, size_t errlen)
+{
+    char *copy = xstrdup(spec), *pair, *save = NULL;
+    int rc = 0;
+
+    for (pair = strtok_r(copy, ";", &save); pair && !rc; pair = strtok_r(NULL, ";", &save)) {
+        char *colon = strchr(pair, ':'), *end;
+        long v, off;
+
+        if (!colon) {
+            snprintf(err, errlen, "--timeout-config-overrides: '%s' is not Name:SECONDS", pair);
+            rc = -1;
+            break;
+        }
+        *colon = '\0';
+        errno = 0;
+        v = strtol(colon + 1, &end, 10);
+        if (errno || *end || end == colon + 1 || v < 0) {
+            snprintf(err, errlen, "--timeout-config-overrides: '%s:%s': want whole seconds", pair,
+                     colon + 1);
+            rc = -1;
+        } else if (!strcmp(pair, "RequiredConsecutiveSuccesses")) {
+            t->required_consecutive_successes = (int)(v > 0 ? v : 1);
+        } else if ((off = timeout_offset(pair)) >= 0) {
+            memcpy((char *)t + off, &(double){(double)v}, sizeof(double));
+        } else {
+            snprintf(err, errlen, "--timeout-config-overrides: unknown timeout '%s'", pair);
+            rc = -1;
+        }
+    }
+    free(copy);
+    return rc;
+}
+
+static double timeout_of(const struct conf_timeouts *t, const char *name)
+{
+    long off = name ? timeout_offset(name) : -1;
+    double v;
+
+    if (off < 0) /* TLS/TCP/UDPRouteMustHaveCondition and others: 60 s as upstream */
+        return name && strstr(name, "RouteMustHaveCondition") ? t->http_route_must_have_condition
+                                                              : t->default_test_timeout;
+    memcpy(&v, (const char *)t + off, sizeof(v));
+    return v;
+}
+
+/* ---- profiles and features (spec §1.3) ------------------------------------ */
+
+/* ---- the cluster -------------------------------------------------------- */
+
+struct run {
+    const struct conf_opts *o;
+    struct kube_client *kc;
+    struct conf_run_info *info;
+    char *controller_name;
+    struct conf_manifests base;
+    /* objects created by the current scenario (and the base), for cleanup */
+    struct created {
+        char *api_version, *kind, *ns, *name;
+    } * created;
+    size_t ncreated, base_created;
+    /* addresses yielded by waits: Gateway "ns/name" -> address */
+    struct conf_kvlist addr;
+    char *last_addr;
+    long long generation_before;
+};
+
+static void created_add(struct run *r, const cJSON *obj)
+{
+    const cJSON *md = jget(obj, "metadata");
+    struct created *c;
+    size_t i;
+
+    for (i = 0; i < r->ncreated; i++) {
+        c = &r->created[i];
+        if (!strcmp(c->kind, jstr(obj, "kind")) && !strcmp(c->name, jstr(md, "name")) &&
+            !strcmp(c->ns, jstr(md, "namespace") ? jstr(md, "namespace") : ""))
+            return;
+    }
+    r->created = xrealloc(r->created, (r->ncreated + 1) * sizeof(*r->created));
+    c = &r->created[r->ncreated++];
+    c->api_version = xstrdup(jstr(obj, "apiVersion"));
+    c->kind = xstrdup(jstr(obj, "kind"));
+    c->ns = xstrdup(jstr(md, "namespace") ? jstr(md, "namespace") : "");
+    c->name = xstrdup(jstr(md, "name"));
+}
+
+/* GET until NotFound, bounded by DeleteTimeout (upstream's deleteAndWait). */
+static int delete_and_wait(struct run *r, const struct created *c, char **why)
+{
+    struct kube_response resp = {0};
+    const char *ns = c->ns[0] ? c->ns : NULL;
+    double deadline;
+
+    if (kube_delete(r->kc, c->api_version, c->kind, ns, c->name, NULL, &resp) != 0 &&
+        resp.status != 404) {
+        *why = xasprintf("delete %s %s: %s", c->kind, c->name, resp.error);
+        kube_response_release(&resp);
+        return -1;
+    }
+    kube_response_release(&resp);
+    deadline = now_s() + r->o->timeouts.del;
+    for (;;) {
+        int gone =
+            kube_get(r->kc, c->api_version, c->kind, ns, c->name, &resp) != 0 && resp.status == 404;
+
+        kube_response_release(&resp);
+        if (gone)
+            return 0;
+        if (now_s() > deadline) {
+            *why = xasprintf("%s %s%s%s still exists %.0f s after its deletion", c->kind, c->ns,
+                             c->ns[0] ? "/" : "", c->name, r->o->timeouts.del);
+            return -1;
+        }
+        sleep_s(r->o->timeouts.default_poll_interval);
+    }
+}
+
+/* Delete what was created after index 'from', newest first. */
+static void cleanup_from(struct run *r, size_t from, struct conf_scenario_result *res)
+{
+    while (r->ncreated > from) {
+        struct created *c = &r->created[--r->ncreated];
+        char *why = NULL;
+
+        if (delete_and_wait(r, c, &why) != 0) {
+            progress("  cleanup: %s", why);
+            if (res && !res->message)
+                res->message = xasprintf("cleanup: %s", why);
+        }
+        free(why);
+        free(c->api_version);
+        free(c->kind);
+        free(c->ns);
+        free(c->name);
+    }
+}
+
+/* Server-side apply of one object (placeholders substituted in a copy). */
+static int apply_one(struct run *r, const struct conf_manifest *m, char **why)
+{
+    struct kube_response resp = {0};
+    cJSON *obj = cJSON_Duplicate(m->obj, 1);
+    const char *kind = jstr(obj, "kind");
+    int rc;
+
+    conf_manifest_subst(obj, CONF_PLACEHOLDER_GATEWAY_CLASS, r->o->gateway_class);
+    conf_manifest_subst(obj, CONF_PLACEHOLDER_ECHO_IMAGE, r->o->echo_image);
+    if (kind && !strcmp(kind, "GatewayClass") && r->controller_name) {
+        cJSON *spec = cJSON_GetObjectItemCaseSensitive(obj, "spec");
+
+        if (cJSON_IsObject(spec)) {
+            cJSON_DeleteItemFromObjectCaseSensitive(spec, "controllerName");
+            cJSON_AddStringToObject(spec, "controllerName", r->controller_name);
+        }
+    }
+    rc = kube_apply(r->kc, obj, FIELD_MANAGER, NULL, &resp);
+    if (rc != 0)
+        *why = xasprintf("%s:%d: apply %s %s: %s", m->file, m->line, kind ? kind : "?",
+                         jstr(jget(obj, "metadata"), "name"), resp.error);
+    else
+        created_add(r, obj);
+    kube_response_release(&resp);
+    cJSON_Delete(obj);
+    return rc;
+}
+
+/* ---- waits ---------------------------------------------------------------- */
+
+static void remember_address(struct run *r, const struct conf_target *gw, const char *addr)
+{
+    char *key = xasprintf("%s/%s", gw->namespace_ ? gw->namespace_ : "", gw->name);
+    size_t i;
+
+    for (i = 0; i < r->addr.n; i++)
+        if (!strcmp(r->addr.v[i].name, key))
+            break;
+    if (i == r->addr.n) {
+        r->addr.v = xrealloc(r->addr.v, (r->addr.n + 1) * sizeof(*r->addr.v));
+        r->addr.v[r->addr.n].name = key;
+        r->addr.v[r->addr.n++].value = xstrdup(addr);
+    } else {
+        free(key);
+        free(r->addr.v[i].value);
+        r->addr.v[i].value = xstrdup(addr);
+    }
+    free(r->last_addr);
+    r->last_addr = xstrdup(addr);
+}
+
+/* One poll of a wait: fetch what it asks for, judge. */
+static enum conf_wait_verdict poll_once(struct run *r, const struct conf_wait *w,
+                                        struct conf_wait_state *st, char **why, char **yield)
+{
+    struct conf_fetch *f = NULL;
+    size_t n = conf_wait_fetches(w, st, &f), i;
+    struct conf_fetched *got = xcalloc(n ? n : 1, sizeof(*got));
+    struct kube_response *resp = xcalloc(n ? n : 1, sizeof(*resp));
+    struct conf_objects objs = {.v = got,
+                                .n = n,
+                                .controller_name = r->controller_name,
+                                .generation_before = r->generation_before};
+    enum conf_wait_verdict v;
+
+    for (i = 0; i < n; i++) {
+        int ok = f[i].name ? kube_get(r->kc, f[i].api_version, f[i].kind, f[i].namespace_,
+                                      f[i].name, &resp[i])
+                           : kube_list_all(r->kc, f[i].api_version, f[i].kind,
+                                           f[i].namespace_ ? f[i].namespace_ : "", NULL, &resp[i]);
+
+        got[i].obj = ok == 0 ? resp[i].body : NULL;
+        got[i].error = ok == 0 ? NULL : resp[i].error;
+    }
+    v = conf_wait_check(w, &objs, st, why, yield);
+    for (i = 0; i < n; i++)
+        kube_response_release(&resp[i]);
+    free(resp);
+    free(got);
+    free(f);
+    return v;
+}
+
+/* Replace *why by "prefix: *why". */
+static void why_prefix(char **why, const char *prefix)
+{
+    char *m = xasprintf("%s: %s", prefix, *why ? *why : "");
+
+    free(*why);
+    *why = m;
+}
+
+/*
+ * The poll loop of include/scenario.h. Returns 0 satisfied (*yield set for
+ * the waits that yield), -1 failed with *why.
+ */
+static int run_wait(struct run *r, const struct conf_wait *w, char **why, char **yield)
+{
+    const struct conf_timeouts *t = &r->o->timeouts;
+    struct conf_wait_state st;
+    double deadline;
+    int rc = -1;
+
+    *why = NULL;
+    *yield = NULL;
+    conf_wait_state_init(&st);
+    deadline = now_s() + timeout_of(t, conf_wait_timeout_name(w, &st));
+    for (;;) {
+        char *msg = NULL, *y = NULL;
+        enum conf_wait_verdict v = poll_once(r, w, &st, &msg, &y);
+
+        free(*why);
+        *why = msg;
+        if (v == CONF_WAIT_DONE) {
+            *yield = y;
+            rc = 0;
+            break;
+        }
+        free(y);
+        if (v == CONF_WAIT_FATAL)
+            break;
+        if (v == CONF_WAIT_ADVANCED) {
+            deadline = now_s() + timeout_of(t, conf_wait_timeout_name(w, &st));
+            continue;
+        }
+        if (conf_interrupted) {
+            why_prefix(why, "interrupted while waiting");
+            break;
+        }
+        if (now_s() > deadline) {
+            char *pre = xasprintf("timed out after %.0f s (%s)",
+                                  timeout_of(t, conf_wait_timeout_name(w, &st)),
+                                  conf_wait_timeout_name(w, &st));
+
+            why_prefix(why, pre);
+            free(pre);
+            break;
+        }
+        sleep_s(conf_wait_poll_ms(w) > 0 ? (double)conf_wait_poll_ms(w) / 1000.0
+                                         : t->default_poll_interval);
+    }
+    conf_wait_state_release(&st);
+    return rc;
+}
+
+static int wait_step(struct run *r, const struct conf_wait *w, char **why)
+{
+    char *yield = NULL;
+    int rc = run_wait(r, w, why, &yield);
+
+    if (rc == 0 && yield) {
+        if (w->kind == CONF_WAIT_GATEWAY_AND_ROUTES_ACCEPTED ||
+            w->kind == CONF_WAIT_GATEWAY_ADDRESS)
+            remember_address(r, &w->gateway, yield);
+    }
+    free(yield);
+    return rc;
+}
+
+/* ---- requests ------------------------------------------------------------- */
+
+static const char *address_for(struct run *r, const struct conf_target *gw)
+{
+    size_t i;
+    char *key;
+
+    if (!gw->name)
+        return r->last_addr;
+    key = xasprintf("%s/%s", gw->namespace_ ? gw->namespace_ : "", gw->name);
+    for (i = 0; i < r->addr.n; i++)
+        if (!strcmp(r->addr.v[i].name, key))
+            break;
+    free(key);
+    return i < r->addr.n ? r->addr.v[i].value : NULL;
+}
+
+/* host of "host:port", "[v6]:port", "host" */
+static char *host_of(const char *addr)
+{
+    const char *colon;
+
+    if (addr[0] == '[') {
+        const char *end = strchr(addr, ']');
+
+        return end ? xstrndup(addr + 1, (size_t)(end - addr - 1)) : xstrdup(addr);
+    }
+    colon = strchr(addr, ':');
+    if (colon && !strchr(colon + 1, ':'))
+        return xstrndup(addr, (size_t)(colon - addr));
+    return xstrdup(addr);
+}
+
+/* The "host:port" a request step goes to (port override applied), or NULL with *why. */
+static char *request_target(struct run *r, const struct conf_step_request *q, char **why)
+{
+    const char *addr = address_for(r, &q->gateway);
+    char *h, *target;
+
+    if (!addr && q->gateway.name) {
+        struct conf_wait w;
+
+        memset(&w, 0, sizeof(w));
+        w.kind = CONF_WAIT_GATEWAY_ADDRESS;
+        w.gateway = q->gateway;
+        if (wait_step(r, &w, why) != 0)
+            return NULL;
+        free(*why);
+        *why = NULL;
+        addr = address_for(r, &q->gateway);
+    }
+    if (!addr) {
+        *why = xstrdup("no gateway address: no earlier wait yielded one and the step names no "
+                       "gateway");
+        return NULL;
+    }
+    if (!q->port)
+        return xstrdup(addr);
+    h = host_of(addr);
+    target = conf_host_port(h, q->port);
+    free(h);
+    return target;
+}
+
+/* One attempt: 1 good, 0 not yet, -1 fatal; *why replaced on 0 and -1. */
+static int attempt(struct run *r, const struct conf_step_request *q, const char *target,
+                   const char *scheme, char **last)
+{
+    struct conf_captured got;
+    char *w = NULL;
+    int ok;
+
+    conf_roundtrip(target, scheme, &q->request, (long)(r->o->timeouts.request_timeout * 1000),
+                   &got);
+    if (q->expect_failure)
+        ok = conf_expect_failure(&got, &w);
+    else
+        ok = conf_compare(&q->request, scheme, &got, &q->expect, &w);
+    conf_captured_release(&got);
+    if (ok != 1) {
+        free(*last);
+        *last = w;
+    } else {
+        free(w);
+    }
+    return ok;
+}
+
+/* MakeRequestAndExpectEventuallyConsistentResponse (or ...Failure), spec §1.9. */
+static int request_step(struct run *r, const struct conf_step_request *q, char **why)
+{
+    const struct conf_timeouts *t = &r->o->timeouts;
+    const char *scheme = q->scheme ? q->scheme : "http";
+    struct conf_converge cv;
+    char *target, *last = NULL;
+    int rc = -1;
+
+    if (strcmp(scheme, "http") != 0) {
+        *why = xasprintf("scheme %s: not supported by this gwconform yet", scheme);
+        return -1;
+    }
+    target = request_target(r, q, why);
+    if (!target)
+        return -1;
+    conf_converge_start(&cv, now_s(), t->max_time_to_consistency);
+    cv.required = t->required_consecutive_successes;
+    cv.poll_seconds = t->default_poll_interval;
+    for (;;) {
+        int ok = attempt(r, q, target, scheme, &last);
+        enum conf_converge_next next;
+
+        if (ok < 0)
+            break; /* a 200 where a failure was expected: at once */
+        next = conf_converge_step(&cv, now_s(), ok);
+        if (next == CONF_CONVERGED) {
+            rc = 0;
+            break;
+        }
+        if (next == CONF_TIMED_OUT || conf_interrupted)
+            break;
+        if (next == CONF_CONTINUE_AFTER_POLL)
+            sleep_s(cv.poll_seconds);
+    }
+    if (rc != 0)
+        *why = xasprintf("%s after %d attempts in %.0f s: %s",
+                         conf_interrupted ? "interrupted" : "no consistent answer", cv.attempts,
+                         t->max_time_to_consistency, last ? last : "(no attempt)");
+    free(last);
+    free(target);
+    return rc;
+}
+
+/* ---- other steps ------------------------------------------------------------ */
+
+static long long generation_of(struct run *r, const struct conf_target *t)
+{
+    struct kube_response resp = {0};
+    long long g = -1;
+
+    if (kube_get(r->kc, t->api_version, t->kind, t->namespace_, t->name, &resp) == 0) {
+        const cJSON *v = jget(jget(resp.body, "metadata"), "generation");
+
+        if (cJSON_IsNumber(v))
+            g = (long long)v->valuedouble;
+    }
+    kube_response_release(&resp);
+    return g;
+}
+
+static int patch_step(struct run *r, const struct conf_step_patch *p, char **why)
+{
+    struct kube_response resp = {0};
+    int rc;
+
+    r->generation_before = generation_of(r, &p->target);
+    rc = kube_merge_patch(r->kc, p->target.api_version, p->target.kind, p->target.namespace_,
+                          p->target.name, p->merge, NULL, &resp);
+    if (rc != 0)
+        *why = xasprintf("patch %s %s: %s", p->target.kind, p->target.name, resp.error);
+    kube_response_release(&resp);
+    return rc;
+}
+
+static int update_step(struct run *r, const struct conf_manifest *m, char **why)
+{
+    struct kube_response resp = {0};
+    cJSON *obj = cJSON_Duplicate(m->obj, 1);
+    cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+    const char *av = jstr(obj, "apiVersion"), *kind = jstr(obj, "kind");
+    const char *ns = jstr(md, "namespace"), *name = jstr(md, "name");
+    int rc = -1;
+
+    conf_manifest_subst(obj, CONF_PLACEHOLDER_GATEWAY_CLASS, r->o->gateway_class);
+    if (kube_get(r->kc, av, kind, ns, name, &resp) != 0) {
+        *why = xasprintf("%s:%d: update %s %s: %s", m->file, m->line, kind, name, resp.error);
+        goto out;
+    }
+    {
+        const cJSON *g = jget(jget(resp.body, "metadata"), "generation");
+        const char *rv = jstr(jget(resp.body, "metadata"), "resourceVersion");
+
+        r->generation_before = cJSON_IsNumber(g) ? (long long)g->valuedouble : -1;
+        if (rv && md) {
+            cJSON_DeleteItemFromObjectCaseSensitive(md, "resourceVersion");
+            cJSON_AddStringToObject(md, "resourceVersion", rv);
+        }
+    }
+    kube_response_release(&resp);
+    rc = kube_update(r->kc, obj, NULL, &resp);
+    if (rc != 0)
+        *why = xasprintf("%s:%d: update %s %s: %s", m->file, m->line, kind, name, resp.error);
+out:
+    kube_response_release(&resp);
+    cJSON_Delete(obj);
+    return rc;
+}
+
+static int delete_step(struct run *r, const struct conf_target *t, char **why)
+{
+    struct kube_response resp = {0};
+    int rc = 0;
+
+    if (kube_delete(r->kc, t->api_version, t->kind, t->namespace_, t->name, NULL, &resp) != 0 &&
+        resp.status != 404) {
+        *why = xasprintf("delete %s %s: %s", t->kind, t->name, resp.error);
+        rc = -1;
+    }
+    kube_response_release(&resp);
+    return rc;
+}
+
+/* ---- one scenario ----------------------------------------------------------- */
+
+static int is_case(const struct conf_step *s)
+{
+    return s->kind == CONF_STEP_REQUEST || s->name != NULL;
+}
+
+static struct conf_case_result *add_case(struct conf_scenario_result *res, char *name)
+{
+    struct conf_case_result *c;
+
+    res->cases = xrealloc(res->cases, (res->ncases + 1) * sizeof(*res->cases));
+    c = &res->cases[res->ncases++];
+    memset(c, 0, sizeof(*c));
+    c->name = name;
+    return c;
+}
+
+static const char *result_word(enum conf_result r)
+{
+    switch (r) {
+    case CONF_PASS:
+        return "PASS";
+    case CONF_FAIL:
+        return "FAIL";
+    case CONF_ERROR:
+        return "ERROR";
+    case CONF_SKIP:
+        return "SKIP";
+    default:
+        return "NOT SUPPORTED";
+    }
+}
+
+static void worst(enum conf_result *acc, enum conf_result r)
+{
+    static const int rank[] = {[CONF_PASS] = 0,
+                               [CONF_SKIP] = 1,
+                               [CONF_NOT_SUPPORTED] = 1,
+                               [CONF_FAIL] = 3,
+                               [CONF_ERROR] = 2};
+
+    if (rank[r] > rank[*acc])
+        *acc = r;
+}
+
+static char *first_line(const char *s)
+{
+    const char *nl = strchr(s, '\n');
+
+    return nl ? xstrndup(s, (size_t)(nl - s)) : xstrdup(s);
+}
+
+/*
+ * Run one step: 0 passed, 1 failed but the scenario goes on (a request
+ * case, a wait upstream only marks failed), -1 failed and the scenario
+ * stops. *cr is the case result, *why the reason.
+ */
+static int exec_step(struct run *r, const struct conf_step *s, char **why, enum conf_result *cr)
+{
+    size_t k;
+    int rc = 0;
+
+    switch (s->kind) {
+    case CONF_STEP_APPLY:
+        for (k = 0; k < s->apply.n && rc == 0; k++)
+            rc = apply_one(r, &s->apply.v[k], why);
+        *cr = rc ? CONF_ERROR : CONF_PASS;
+        return rc;
+    case CONF_STEP_WAIT:
+        rc = wait_step(r, &s->wait, why);
+        *cr = rc ? CONF_FAIL : CONF_PASS;
+        return rc && conf_wait_timeout_continues(&s->wait) ? 1 : rc;
+    case CONF_STEP_REQUEST:
+        rc = request_step(r, &s->request, why);
+        *cr = rc ? CONF_FAIL : CONF_PASS;
+        return rc ? 1 : 0; /* a failed request case does not stop the others */
+    case CONF_STEP_PATCH:
+        rc = patch_step(r, &s->patch, why);
+        break;
+    case CONF_STEP_UPDATE:
+        rc = update_step(r, &s->update, why);
+        break;
+    case CONF_STEP_DELETE:
+        rc = delete_step(r, &s->del, why);
+        break;
+    }
+    *cr = rc ? CONF_ERROR : CONF_PASS;
+    return rc;
+}
+
+static void run_steps(struct run *r, const struct conf_scenario *sc,
+                      struct conf_scenario_result *res)
+{
+    size_t i, aborted_at = sc->nsteps;
+    char *abort_why = NULL;
+
+    for (i = 0; i < sc->nsteps; i++) {
+        const struct conf_step *s = &sc->steps[i];
+        char *why = NULL, *name = is_case(s)
+                                      ? (s->name ? xstrdup(s->name) : conf_step_default_name(sc, i))
+                                      : NULL;
+        double start = now_s();
+        int rc = 0;
+        enum conf_result cr = CONF_PASS;
+
+        if (conf_interrupted || aborted_at < sc->nsteps) {
+            if (name) {
+                struct conf_case_result *c = add_case(res, name);
+
+                c->result = CONF_SKIP;
+                c->message = xstrdup(conf_interrupted ? "not run: interrupted"
+                                                      : "not run: an earlier step failed");
+            }
+            continue;
+        }
+        rc = exec_step(r, s, &why, &cr);
+        if (name) {
+            struct conf_case_result *c = add_case(res, name);
+
+            c->result = cr;
+            c->seconds = now_s() - start;
+            if (why && cr != CONF_PASS) {
+                c->message = first_line(why);
+                c->detail = xstrdup(why);
+            }
+            progress("  %-4s %s (%.1fs)%s%s", result_word(cr), c->name, c->seconds,
+                     cr != CONF_PASS ? ": " : "", cr != CONF_PASS ? c->message : "");
+            worst(&res->result, cr);
+        } else if (rc) {
+            progress("  %s step %zu (line %d): %s", result_word(cr), i + 1, s->line,
+                     why ? why : "");
+            worst(&res->result, cr);
+            if (!res->message)
+                res->message = xasprintf("%s:%d: %s", sc->file, s->line, why ? why : "failed");
+        }
+        if (rc < 0) {
+            aborted_at = i;
+            abort_why = why;
+            why = NULL;
+        }
+        free(why);
+    }
+    free(abort_why);
+}
+
+/* Pre-result of a scenario (spec §1.5): PASS means "run it". */
+static enum conf_result selection(const struct run *r, const struct conf_scenario *sc, char **why)
+{
+    const struct conf_opts *o = r->o;
+    size_t i;
+
+    if (o->run_test && strcmp(o->run_test, sc->name) != 0) {
+        *why = xstrdup("not the --run-test target");
+        return CONF_SKIP;
+    }
+    if (sl_has(&o->skip_tests, sc->name)) {
+        *why = xstrdup("listed in --skip-tests");
+        return CONF_SKIP;
+    }
+    if (o->run_test)
+        return CONF_PASS; /* --run-test bypasses the feature check */
+    for (i = 0; i < sc->features.n; i++)
+        if (!sl_has(&r->info->supported_features, sc->features.v[i])) {
+            *why = xasprintf("the implementation does not support %s", sc->features.v[i]);
+            return CONF_NOT_SUPPORTED;
+        }
+    return CONF_PASS;
+}
+
+static void run_scenario(struct run *r, const struct conf_scenario *sc,
+                         struct conf_scenario_result *res)
+{
+    double start = now_s();
+    size_t mark = r->ncreated, i;
+    char *why = NULL;
+    enum conf_result pre;
+
+    res->name = xstrdup(sc->name);
+    res->description = sc->description ? xstrdup(sc->description) : NULL;
+    res->profile = sc->profile ? xstrdup(sc->profile) : NULL;
+    res->extended = sc->extended;
+    res->provisional = sc->provisional;
+    for (i = 0; i < sc->features.n; i++)
+        sl_add(&res->features, sc->features.v[i]);
+    pre = conf_interrupted ? CONF_SKIP : selection(r, sc, &why);
+    if (conf_interrupted)
+        why = xstrdup("not run: interrupted");
+    if (pre != CONF_PASS) {
+        res->result = pre;
+        res->message = why;
+        progress("%s: %s (%s)", sc->name, result_word(pre), why);
+        return;
+    }
+    progress("%s: %s", sc->name, sc->description ? sc->description : "");
+    res->result = CONF_PASS;
+    r->generation_before = -1;
+    free(r->last_addr);
+    r->last_addr = NULL;
+    for (i = 0; i < sc->manifests.n; i++) {
+        if (apply_one(r, &sc->manifests.v[i], &why) != 0) {
+            res->result = CONF_ERROR;
+            res->message = why;
+            progress("  ERROR %s", why);
+            break;
+        }
+    }
+    if (res->result == CONF_PASS)
+        run_steps(r, sc, res);
+    if (r->o->cleanup_test)
+        cleanup_from(r, mark, res);
+    res->seconds = now_s() - start;
+    progress("%s: %s (%.1fs)", sc->name, result_word(res->result), res->seconds);
+}
+
+/* ---- setup (spec §1.3, §1.4) --------------------------------------------- */
+
+static int crd_gate(struct run *r, char *err, size_t errlen)
+{
+    struct kube_response resp = {0};
+    const cJSON *item;
+    char *version = NULL, *channel = NULL;
+    int rc = -1, found = 0;
+
+    if (kube_list_all(r->kc, "apiextensions.k8s.io/v1", "CustomResourceDefinition", "", NULL,
+                      &resp) != 0) {
+        snprintf(err, errlen, "cannot list CRDs: %s", resp.error);
+        goto out;
+    }
+    cJSON_ArrayForEach(item, jget(resp.body, "items")) {
+        const cJSON *an = jget(jget(item, "metadata"), "annotations");
+        const char *v = jstr(an, GROUP "/bundle-version"), *c = jstr(an, GROUP "/channel");
+
+        if (!v && !c)
+            continue;
+        if (!v || !c) {
+            snprintf(err, errlen, "detected CRDs with partial version and channel annotations");
+            goto mismatch;
+        }
+        found++;
+        if (version && strcmp(version, v) != 0) {
+            snprintf(err, errlen, "multiple gateway API CRDs versions detected (%s, %s)", version,
+                     v);
+            goto mismatch;
+        }
+        if (channel && strcmp(channel, c) != 0) {
+            snprintf(err, errlen, "multiple gateway API CRDs channels detected (%s, %s)", channel,
+                     c);
+            goto mismatch;
+        }
+        if (!version)
+            version = xstrdup(v);
+        if (!channel)
+            channel = xstrdup(c);
+    }
+    if (!found) {
+        snprintf(err, errlen,
+                 "no Gateway API CRDs with the proper annotations found in the "
+                 "cluster: install the Gateway API CRDs first");
+        goto mismatch;
+    }
+    if (strcmp(version, SUITE_VERSION) != 0) {
+        snprintf(err, errlen,
+                 "the installed CRDs version is different from the suite version (%s, scenarios "
+                 "follow %s); --allow-crds-mismatch runs anyway",
+                 version, SUITE_VERSION);
+        goto mismatch;
+    }
+    r->info->gateway_api_version = version;
+    r->info->gateway_api_channel = channel;
+    version = channel = NULL;
+    rc = 0;
+    goto out;
+mismatch:
+    if (r->o->allow_crds_mismatch) {
+        progress("warning: %s (--allow-crds-mismatch: the report says UNDEFINED)", err);
+        r->info->gateway_api_version = xstrdup("UNDEFINED");
+        r->info->gateway_api_channel = xstrdup("UNDEFINED");
+        rc = 0;
+    }
+out:
+    free(version);
+    free(channel);
+    kube_response_release(&resp);
+    return rc;
+}
+
+/* Upstream's inference: the GatewayClass's status.supportedFeatures (spec §1.3 step 4). */
+static int infer_features(struct run *r, char *err, size_t errlen)
+{
+    struct kube_response resp = {0};
+    struct conf_strlist *sup = &r->info->supported_features;
+    const cJSON *f;
+
+    if (kube_get(r->kc, GROUP "/v1", "GatewayClass", NULL, r->o->gateway_class, &resp) == 0)
+        cJSON_ArrayForEach(f, jget(jget(resp.body, "status"), "supportedFeatures")) {
+            const char *n = jstr(f, "name");
+
+            if (n)
+                sl_add_unique(sup, n);
+        }
+    kube_response_release(&resp);
+    if (!sup->n && !r->o->profiles.n) {
+        snprintf(err, errlen,
+                 "no supported features were determined for test suite: GatewayClass %s lists "
+                 "none in status.supportedFeatures; give --supported-features or "
+                 "--conformance-profiles",
+                 r->o->gateway_class);
+        return -1;
+    }
+    return 0;
+}
+
+/* A --conformance-profiles entry: its core features become supported (spec §1.3 step 5). */
+static int enable_profile(struct run *r, const char *name, char *err, size_t errlen)
+{
+    struct conf_strlist core = {NULL, 0}, ext = {NULL, 0};
+    size_t j;
+
+    if (!conf_profile_features(name, &core, &ext)) {
+        snprintf(err, errlen,
+                 "--conformance-profiles: unknown profile %s (GATEWAY-HTTP, GATEWAY-TLS, "
+                 "GATEWAY-TCP, GATEWAY-UDP, GATEWAY-GRPC, MESH-HTTP, MESH-GRPC)",
+                 name);
+        return -1;
+    }
+    for (j = 0; j < core.n; j++)
+        sl_add_unique(&r->info->supported_features, core.v[j]);
+    for (j = 0; j < ext.n; j++)
+        sl_add_unique(&r->info->all_extended_features_of_profiles, ext.v[j]);
+    sl_add_unique(&r->info->profiles, name);
+    sl_free(&core);
+    sl_free(&ext);
+    return 0;
+}
+
+static int resolve_features(struct run *r, const struct conf_scenario_list *l, char *err,
+                            size_t errlen)
+{
+    const struct conf_opts *o = r->o;
+    struct conf_strlist *sup = &r->info->supported_features;
+    size_t i, j;
+
+    for (i = 0; i < o->supported.n; i++)
+        sl_add_unique(sup, o->supported.v[i]);
+    if (o->all_features) {
+        for (i = 0; i < l->n; i++)
+            for (j = 0; j < l->v[i]->features.n; j++)
+                sl_add_unique(sup, l->v[i]->features.v[j]);
+        for (i = 0; conf_profile_name(i); i++) {
+            struct conf_strlist ext = {NULL, 0};
+
+            conf_profile_features(conf_profile_name(i), NULL, &ext);
+            for (j = 0; j < ext.n; j++)
+                sl_add_unique(sup, ext.v[j]);
+            sl_free(&ext);
+        }
+    } else if (!o->supported.n && !o->exempt.n && !o->run_test &&
+               infer_features(r, err, errlen) != 0) {
+        return -1;
+    }
+    for (i = 0; i < o->exempt.n; i++)
+        sl_remove(sup, o->exempt.v[i]);
+    for (i = 0; i < o->profiles.n; i++)
+        if (enable_profile(r, o->profiles.v[i], err, errlen) != 0)
+            return -1;
+    sl_sort(sup);
+    return 0;
+}
+
+static int gatewayclass_accepted(struct run *r, char *err, size_t errlen)
+{
+    struct conf_wait w;
+    char *why = NULL, *yield = NULL;
+    int rc;
+
+    memset(&w, 0, sizeof(w));
+    w.kind = CONF_WAIT_GATEWAYCLASS_ACCEPTED;
+    w.gateway_class = xstrdup(r->o->gateway_class);
+    progress("waiting for GatewayClass %s to be Accepted", r->o->gateway_class);
+    rc = run_wait(r, &w, &why, &yield);
+    if (rc == 0 && yield) {
+        r->controller_name = yield;
+        yield = NULL;
+        progress("GatewayClass %s accepted, controller %s", r->o->gateway_class,
+                 r->controller_name);
+    } else {
+        snprintf(err, errlen, "GatewayClass %s is not Accepted: %s", r->o->gateway_class,
+                 why ? why : "no answer");
+        rc = -1;
+    }
+    free(w.gateway_class);
+    free(why);
+    free(yield);
+    return rc;
+}
+
+/* The TLS material of spec §3.4 that the base Gateways need. */
+static int base_certificates(struct run *r, char *err, size_t errlen)
+{
+    static const char *const dns[] = {"*", "*.org", "*.wildcard.org", NULL};
+    struct certs_pem ca = {0}, leaf = {0};
+    struct certs_request req = {.common_name = "default", .dns = dns, .validity_days = 365};
+    struct kube_response resp = {0};
+    cJSON *sec, *data, *md;
+    char cerr[256];
+    int rc = -1;
+
+    if (certs_create_ca("gatewayapi", 365, &ca, cerr, sizeof(cerr)) != 0 ||
+        certs_issue(&ca, &req, &leaf, cerr, sizeof(cerr)) != 0) {
+        snprintf(err, errlen, "cannot make the base certificates: %s", cerr);
+        goto out;
+    }
+    sec = cJSON_CreateObject();
+    cJSON_AddStringToObject(sec, "apiVersion", "v1");
+    cJSON_AddStringToObject(sec, "kind", "Secret");
+    md = cJSON_AddObjectToObject(sec, "metadata");
+    cJSON_AddStringToObject(md, "name", "tls-validity-checks-certificate");
+    cJSON_AddStringToObject(md, "namespace", CONF_DEFAULT_NAMESPACE);
+    cJSON_AddStringToObject(sec, "type", "kubernetes.io/tls");
+    data = cJSON_AddObjectToObject(sec, "stringData");
+    cJSON_AddStringToObject(data, "tls.crt", leaf.cert);
+    cJSON_AddStringToObject(data, "tls.key", leaf.key);
+    /* created once: a re-run keeps the old material, as upstream */
+    if (kube_create(r->kc, sec, NULL, &resp) != 0 && resp.status != 409) {
+        snprintf(err, errlen, "cannot create Secret tls-validity-checks-certificate: %s",
+                 resp.error);
+    } else {
+        if (resp.status != 409)
+            created_add(r, sec);
+        rc = 0;
+    }
+    kube_response_release(&resp);
+    cJSON_Delete(sec);
+out:
+    certs_pem_release(&ca);
+    certs_pem_release(&leaf);
+    return rc;
+}
+
+static int load_base(struct run *r, char *err, size_t errlen)
+{
+    char *path = xasprintf("%s/manifests.yaml", r->o->base_dir);
+    int rc = conf_manifests_load_file(path, &r->base, err, errlen);
+
+    free(path);
+    return rc;
+}
+
+static int setup_base(struct run *r, char *err, size_t errlen)
+{
+    struct conf_wait w;
+    char *why = NULL, *yield = NULL;
+    size_t i;
+
+    progress("applying the base environment (%zu objects from %s)", r->base.n, r->o->base_dir);
+    for (i = 0; i < r->base.n; i++) {
+        if (apply_one(r, &r->base.v[i], &why) != 0) {
+            snprintf(err, errlen, "%s", why);
+            free(why);
+            return -1;
+        }
+    }
+    if (base_certificates(r, err, errlen) != 0)
+        return -1;
+    memset(&w, 0, sizeof(w));
+    w.kind = CONF_WAIT_NAMESPACES_READY;
+    sl_add(&w.namespaces, "gateway-conformance-infra");
+    sl_add(&w.namespaces, "gateway-conformance-app-backend");
+    sl_add(&w.namespaces, "gateway-conformance-web-backend");
+    progress("waiting for the base namespaces to be ready (Gateways programmed, Pods ready)");
+    if (run_wait(r, &w, &why, &yield) != 0) {
+        snprintf(err, errlen, "base namespaces not ready: %s", why ? why : "");
+        free(why);
+        free(yield);
+        for (i = 0; i < w.namespaces.n; i++)
+            free(w.namespaces.v[i]);
+        free(w.namespaces.v);
+        return -1;
+    }
+    free(why);
+    free(yield);
+    for (i = 0; i < w.namespaces.n; i++)
+        free(w.namespaces.v[i]);
+    free(w.namespaces.v);
+    progress("base environment ready");
+    return 0;
+}
+
+/* Scenarios, base manifests and the --run-test target: all input, before the cluster. */
+static int load_input(struct run *r, struct conf_scenario_list *list, char *err, size_t errlen)
+{
+    size_t i;
+
+    if (conf_scenarios_load_dir(r->o->scenarios_dir, list, err, errlen) != 0 ||
+        load_base(r, err, errlen) != 0)
+        return -1;
+    if (r->o->run_test) {
+        for (i = 0; i < list->n && strcmp(list->v[i]->name, r->o->run_test) != 0; i++)
+            ;
+        if (i == list->n) {
+            snprintf(err, errlen, "--run-test: test %s does not exist (gwconform list)",
+                     r->o->run_test);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The client, the CRD gate, the features, the GatewayClass. */
+static int open_cluster(struct run *r, const struct conf_scenario_list *list, char *err,
+                        size_t errlen)
+{
+    struct kube_load_opts lo = {.kubeconfig = r->o->kubeconfig, .context = r->o->context};
+    struct kube_config *kcfg = NULL;
+    struct sbuf sb = {0};
+    char kerr[KUBE_ERR_MAX];
+    size_t i;
+
+    if (kube_config_load(&lo, &kcfg, kerr, sizeof(kerr)) != 0 ||
+        !(r->kc = kube_client_new(kcfg, NULL, kerr, sizeof(kerr)))) {
+        snprintf(err, errlen, "%s", kerr);
+        return -1;
+    }
+    progress("gwconform: %zu scenarios from %s; cluster %s", list->n, r->o->scenarios_dir,
+             kube_client_config(r->kc)->server);
+    if (crd_gate(r, err, errlen) != 0 || resolve_features(r, list, err, errlen) != 0 ||
+        gatewayclass_accepted(r, err, errlen) != 0)
+        return -1;
+    for (i = 0; i < r->info->supported_features.n; i++)
+        sb_printf(&sb, "%s%s", i ? "," : "", r->info->supported_features.v[i]);
+    progress("supported features: %s", sb.buf ? sb.buf : "(none)");
+    sb_release(&sb);
+    return 0;
+}
+
+static void forget_created(struct run *r)
+{
+    while (r->ncreated > 0) {
+        struct created *c = &r->created[--r->ncreated];
+
+        free(c->api_version);
+        free(c->kind);
+        free(c->ns);
+        free(c->name);
+    }
+}
+
+static void run_release(struct run *r)
+{
+    size_t i;
+
+    kube_client_free(&r->kc);
+    conf_manifests_release(&r->base);
+    forget_created(r);
+    free(r->created);
+    for (i = 0; i < r->addr.n; i++) {
+        free(r->addr.v[i].name);
+        free(r->addr.v[i].value);
+    }
+    free(r->addr.v);
+    free(r->last_addr);
+    free(r->controller_name);
+}
+
+int conf_run(const struct conf_opts *o, struct conf_run_info *info,
+             struct conf_scenario_result **results, size_t *nresults, char *err, size_t errlen)
+{
+    struct run r;
+    struct conf_scenario_list list = {NULL, 0};
+    size_t i;
+    int rc = -1;
+
+    t0 = now_s();
+    memset(&r, 0, sizeof(r));
+    r.o = o;
+    r.info = info;
+    *results = NULL;
+    *nresults = 0;
+    info->started = time(NULL);
+    info->mode = xstrdup(o->mode);
+    info->gateway_class = xstrdup(o->gateway_class);
+    if (load_input(&r, &list, err, errlen) != 0 || open_cluster(&r, &list, err, errlen) != 0)
+        goto out;
+    if (setup_base(&r, err, errlen) == 0) {
+        r.base_created = r.ncreated;
+        *results = xcalloc(list.n ? list.n : 1, sizeof(**results));
+        for (i = 0; i < list.n; i++) {
+            run_scenario(&r, list.v[i], &(*results)[i]);
+            (*nresults)++;
+        }
+        rc = 0;
+    }
+    if (o->cleanup_base) {
+        progress("removing the base environment");
+        cleanup_from(&r, 0, NULL);
+    }
+out:
+    info->seconds = now_s() - t0;
+    run_release(&r);
+    conf_scenario_list_release(&list);
+    return rc;
+}
+
+int conf_list(const char *dir, char *err, size_t errlen)
+{
+    struct conf_scenario_list list = {NULL, 0};
+    size_t i, j;
+
+    if (conf_scenarios_load_dir(dir, &list, err, errlen) != 0)
+        return -1;
+    printf("%-52s %-13s %-9s %s\n", "SCENARIO", "PROFILE", "LEVEL", "FEATURES");
+    for (i = 0; i < list.n; i++) {
+        const struct conf_scenario *s = list.v[i];
+
+        printf("%-52s %-13s %-9s ", s->name, s->profile ? s->profile : "-",
+               s->extended ? "extended" : "core");
+        for (j = 0; j < s->features.n; j++)
+            printf("%s%s", j ? "," : "", s->features.v[j]);
+        printf("%s\n", s->provisional ? " (provisional)" : "");
+    }
+    printf("%zu scenarios\n", list.n);
+    conf_scenario_list_release(&list);
+    return 0;
+}
