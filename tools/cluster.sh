@@ -19,6 +19,9 @@
 #   GWHOOK_FLAGS        extra flags for `gwhook serve` (e.g. --strict)
 #   GWHOOK              the gwhook binary (default build/gwhook)
 #   CLUSTER_KEEP_LOGS   1: `down` moves the logs to CLUSTER_DIR.logs
+#   CONTROLLER_MANAGER  1: also run kube-controller-manager (Deployments make
+#                       Pods, EndpointSlices follow Services, namespaces finish
+#                       terminating, service accounts get created)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -376,6 +379,20 @@ up() {
     write_kubeconfig
     say "kube-apiserver ready; admin kubeconfig $DIR/kubeconfig"
 
+    if [ "${CONTROLLER_MANAGER:-0}" = 1 ]; then
+        cport=$(free_port 30257)
+        say "kube-controller-manager (health on 127.0.0.1:$cport)"
+        start controller-manager "$DIR/logs/controller-manager.log" "$bin/kube-controller-manager" \
+            --kubeconfig "$DIR/kubeconfig" --authentication-kubeconfig "$DIR/kubeconfig" \
+            --authorization-kubeconfig "$DIR/kubeconfig" \
+            --bind-address 127.0.0.1 --secure-port "$cport" --cert-dir "$DIR/pki/kcm" \
+            --service-account-private-key-file "$DIR/pki/sa.key" \
+            --root-ca-file "$DIR/pki/ca.crt" --leader-elect=false \
+            --use-service-account-credentials=false --controllers '*' \
+            --cluster-cidr 10.244.0.0/16 --service-cluster-ip-range 10.96.0.0/16 \
+            --profiling=false --v=1
+        wait_http controller-manager "https://127.0.0.1:$cport/healthz" -k
+    fi
     install_crds
     if [ "$WEBHOOK" = 1 ]; then
         webhook_start
