@@ -81,5 +81,29 @@ check "an unknown profile: exit 2 listing the known ones" sh -c "[ $rc -eq 2 ] &
 run run --kubeconfig "$KC" --run-test NoSuchTest --supported-features Gateway
 check "--run-test of an unknown scenario: exit 2" sh -c "[ $rc -eq 2 ] && grep -q 'NoSuchTest does not exist' '$tmp/err'"
 
+# SIGINT while waiting for a GatewayClass that no controller accepts: stops at once, says so
+api POST /apis/gateway.networking.k8s.io/v1/gatewayclasses -o /dev/null -H 'Content-Type: application/json' \
+    -d "{\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"kind\":\"GatewayClass\",\"metadata\":{\"name\":\"unaccepted-$$\"},\"spec\":{\"controllerName\":\"example.com/nobody\"}}"
+"$GC" run --kubeconfig "$KC" --gateway-class "unaccepted-$$" --conformance-profiles GATEWAY-HTTP \
+    --report-dir "$tmp/reports" > "$tmp/out" 2> "$tmp/err" &
+pid=$!
+sleep 1
+kill -INT $pid
+i=0
+while kill -0 $pid 2> /dev/null && [ $i -lt 50 ]; do
+    sleep 0.1
+    i=$((i + 1))
+done
+if kill -0 $pid 2> /dev/null; then
+    kill -KILL $pid
+    rc=137
+else
+    wait $pid
+    rc=$?
+fi
+check "SIGINT during the GatewayClass wait: exit 2 within 5 s, 'interrupted' in the cause" sh -c "[ $rc -eq 2 ] &&
+  grep -q 'GatewayClass unaccepted-$$ is not Accepted: interrupted while waiting' '$tmp/err'"
+api DELETE "/apis/gateway.networking.k8s.io/v1/gatewayclasses/unaccepted-$$" -o /dev/null
+
 echo "1..$n"
 [ "$failures" -eq 0 ]
