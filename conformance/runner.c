@@ -9,6 +9,7 @@
 #include "runner.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,16 +43,20 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* One line, written with one call: worker threads do not interleave. */
 __attribute__((format(printf, 1, 2))) static void progress(const char *fmt, ...)
 {
+    struct sbuf sb = {0};
     va_list ap;
 
-    printf("[%7.1fs] ", now_s() - t0);
+    sb_printf(&sb, "[%7.1fs] ", now_s() - t0);
     va_start(ap, fmt);
-    vprintf(fmt, ap);
+    sb_vprintf(&sb, fmt, ap);
     va_end(ap);
-    putchar('\n');
+    sb_putc(&sb, '\n');
+    fputs(sb.buf, stdout);
     fflush(stdout);
+    sb_release(&sb);
 }
 
 static void sleep_s(double s)
@@ -1282,6 +1287,96 @@ static void run_release(struct run *r)
     free(r->controller_name);
 }
 
+/* ---- parallel scenarios (--parallel N) ------------------------------------ */
+
+struct pool {
+    struct run *main;
+    const struct conf_scenario_list *list;
+    struct conf_scenario_result *results;
+    pthread_mutex_t lock;
+    size_t next;
+    int failed; /* a worker could not make its client */
+    char err[KUBE_ERR_MAX];
+};
+
+/* The next parallel scenario's index, or list->n when none is left. */
+static size_t pool_take(struct pool *p)
+{
+    size_t i;
+
+    pthread_mutex_lock(&p->lock);
+    while (p->next < p->list->n && !p->list->v[p->next]->parallel)
+        p->next++;
+    i = p->next < p->list->n ? p->next++ : p->list->n;
+    pthread_mutex_unlock(&p->lock);
+    return i;
+}
+
+/* A worker: its own client, created objects and addresses; shared options,
+   run info and controller name, which no scenario writes. */
+static void *pool_worker(void *arg)
+{
+    struct pool *p = arg;
+    struct run w;
+    struct kube_load_opts lo = {.kubeconfig = p->main->o->kubeconfig,
+                                .context = p->main->o->context};
+    struct kube_config *kcfg = NULL;
+    char kerr[KUBE_ERR_MAX];
+    size_t i;
+
+    memset(&w, 0, sizeof(w));
+    w.o = p->main->o;
+    w.info = p->main->info;
+    if (kube_config_load(&lo, &kcfg, kerr, sizeof(kerr)) != 0 ||
+        !(w.kc = kube_client_new(kcfg, NULL, kerr, sizeof(kerr)))) {
+        pthread_mutex_lock(&p->lock);
+        p->failed = 1;
+        snprintf(p->err, sizeof(p->err), "%s", kerr);
+        pthread_mutex_unlock(&p->lock);
+        return NULL;
+    }
+    w.controller_name = p->main->controller_name; /* read only; the main run frees it */
+    while ((i = pool_take(p)) < p->list->n)
+        run_scenario(&w, p->list->v[i], &p->results[i]);
+    w.controller_name = NULL;
+    run_release(&w);
+    return NULL;
+}
+
+static int run_parallel(struct run *r, const struct conf_scenario_list *list,
+                        struct conf_scenario_result *results, char *err, size_t errlen)
+{
+    struct pool p;
+    pthread_t *t;
+    size_t i, n = 0, want = 0;
+
+    for (i = 0; i < list->n; i++)
+        want += list->v[i]->parallel != 0;
+    if (!want)
+        return 0;
+    memset(&p, 0, sizeof(p));
+    p.main = r;
+    p.list = list;
+    p.results = results;
+    pthread_mutex_init(&p.lock, NULL);
+    if ((size_t)r->o->parallel < want)
+        want = (size_t)r->o->parallel;
+    progress("running the parallel scenarios, %zu at a time", want);
+    t = xcalloc(want, sizeof(*t));
+    for (i = 0; i < want; i++)
+        if (pthread_create(&t[n], NULL, pool_worker, &p) == 0)
+            n++;
+    for (i = 0; i < n; i++)
+        pthread_join(t[i], NULL);
+    free(t);
+    pthread_mutex_destroy(&p.lock);
+    if (p.failed || n == 0) {
+        snprintf(err, errlen, "parallel workers: %s", n ? p.err : "cannot start a thread");
+        return -1;
+    }
+    return 0;
+}
+
 int conf_run(const struct conf_opts *o, struct conf_run_info *info,
              struct conf_scenario_result **results, size_t *nresults, char *err, size_t errlen)
 {
@@ -1304,11 +1399,19 @@ int conf_run(const struct conf_opts *o, struct conf_run_info *info,
     if (setup_base(&r, err, errlen) == 0) {
         r.base_created = r.ncreated;
         *results = xcalloc(list.n ? list.n : 1, sizeof(**results));
-        for (i = 0; i < list.n; i++) {
-            run_scenario(&r, list.v[i], &(*results)[i]);
-            (*nresults)++;
-        }
-        rc = 0;
+        *nresults = list.n;
+        /* serial scenarios first, in order; then the parallel ones, as
+           upstream's paused t.Parallel() subtests run after the loop */
+        for (i = 0; i < list.n; i++)
+            if (o->parallel <= 1 || !list.v[i]->parallel)
+                run_scenario(&r, list.v[i], &(*results)[i]);
+        rc = o->parallel > 1 ? run_parallel(&r, &list, *results, err, errlen) : 0;
+        for (i = 0; i < list.n; i++) /* what a failed pool did not reach */
+            if (!(*results)[i].name) {
+                (*results)[i].name = xstrdup(list.v[i]->name);
+                (*results)[i].result = CONF_ERROR;
+                (*results)[i].message = xasprintf("not run: %s", err);
+            }
     }
     if (o->cleanup_base) {
         progress("removing the base environment");

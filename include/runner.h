@@ -35,6 +35,7 @@ struct conf_opts {
     int allow_crds_mismatch;
     int skip_provisional;
     int debug;
+    int parallel; /* scenarios marked parallel run this many at a time (<= 1: serially) */
     const char *mode;
     struct conf_timeouts timeouts;
 };

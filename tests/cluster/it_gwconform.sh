@@ -49,6 +49,8 @@ run run --bogus
 check "an unknown flag: exit 2 and says so" sh -c "[ $rc -eq 2 ] && grep -q 'unknown option' '$tmp/err'"
 run run --parallel 0
 check "--parallel 0: exit 2" [ "$rc" -eq 2 ]
+run run --parallel 65
+check "--parallel 65: exit 2 with the range" sh -c "[ $rc -eq 2 ] && grep -q 'from 1 to 64' '$tmp/err'"
 run run --timeout-config-overrides 'NoSuchTimeout:5'
 check "an unknown timeout name: exit 2 naming it" sh -c "[ $rc -eq 2 ] && grep -q \"unknown timeout 'NoSuchTimeout'\" '$tmp/err'"
 
