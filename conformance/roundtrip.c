@@ -15,12 +15,19 @@
  *  - redirects followed by hand as http.Client follows them: 301/302/303
  *    turn a method other than GET/HEAD into GET without body, 307/308 keep
  *    both, the Host override survives only relative Locations, Referer set,
- *    credentials dropped across domains, "stopped after 10 redirects".
+ *    credentials dropped across domains, "stopped after 10 redirects";
+ *  - https as the Go client with upstream's tls.Config (ServerName,
+ *    RootCAs, an optional client certificate): the URL curl is given names
+ *    the server name (SNI, verification) and CURLOPT_CONNECT_TO sends the
+ *    connection to the hop's address; the CA PEM is the only trust store;
+ *    TLS 1.2 or later, no ALPN (Go's transport with a TLS config and a
+ *    custom dialer never offers h2).
  */
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -544,12 +551,81 @@ static int wants_gzip(const struct hop *h, const struct conf_kvlist *kv)
     return !method_is(h, "HEAD") && !kv_get(kv, "Accept-Encoding") && !kv_get(kv, "Range");
 }
 
+/* Whether hop h is sent with the caller's TLS config (complete, or NULL). */
+static int uses_tls(const struct hop *h, const struct conf_tls *tls)
+{
+    return tls && !strcmp(h->scheme, "https");
+}
+
+/*
+ * The URL curl is given for hop h. With a TLS config its host is the
+ * server name (so curl sends it as SNI and verifies the certificate for
+ * it) and *connect_to sends the TCP connection to the hop's own address.
+ */
+static char *hop_origin(const struct hop *h, const struct conf_tls *tls,
+                        struct curl_slist **connect_to)
+{
+    char *host = NULL, *port = NULL, *to, *name, *url;
+
+    if (!uses_tls(h, tls))
+        return xasprintf("%s://%s/", h->scheme, h->authority);
+    if (split_host_port(h->authority, &host, &port) != SPLIT_OK) {
+        host = NULL; /* no port: the authority as it is (IPv6 bracketed) */
+        port = xstrdup("443");
+    } else if (!*port) {
+        free(port);
+        port = xstrdup("443");
+    }
+    to = host ? conf_host_port(host, port) : xasprintf("%s:%s", h->authority, port);
+    name = conf_host_port(tls->server_name, port);
+    url = xasprintf("https://%s/", name);
+    free(name);
+    name = xasprintf("::%s", to); /* any host and port of the URL */
+    slist_add(connect_to, name);
+    free(name);
+    free(to);
+    free(host);
+    free(port);
+    return url;
+}
+
+/* Hand a PEM string to curl (which copies it). */
+static void set_blob(CURL *c, CURLoption opt, const char *pem)
+{
+    struct curl_blob b;
+
+    b.data = (void *)(uintptr_t)pem;
+    b.len = strlen(pem);
+    b.flags = CURL_BLOB_COPY;
+    curl_easy_setopt(c, opt, &b);
+}
+
+/* curl's TLS settings for an https hop; tls NULL: curl's default trust store. */
+static void set_tls(CURL *c, const struct conf_tls *tls)
+{
+    curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    curl_easy_setopt(c, CURLOPT_SSL_ENABLE_ALPN, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (!tls)
+        return;
+    /* CAPATH off as well: the CA PEM is the only trust store, as Go's RootCAs */
+    set_blob(c, CURLOPT_CAINFO_BLOB, tls->ca_pem);
+    curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+    if (tls->client_cert_pem && tls->client_key_pem) {
+        set_blob(c, CURLOPT_SSLCERT_BLOB, tls->client_cert_pem);
+        curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+        set_blob(c, CURLOPT_SSLKEY_BLOB, tls->client_key_pem);
+        curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+    }
+}
+
 /* Send hop h; 0, or -1 with *err set (curl's words). */
-static int perform(const struct hop *h, const struct conf_request *req,
+static int perform(const struct hop *h, const struct conf_request *req, const struct conf_tls *tls,
                    const struct conf_kvlist *kv, long ms, struct resp *r, char **err)
 {
     CURL *c = curl_easy_init();
-    struct curl_slist *lines;
+    struct curl_slist *lines, *connect_to = NULL;
     char *origin;
     CURLcode rc;
 
@@ -558,8 +634,12 @@ static int perform(const struct hop *h, const struct conf_request *req,
         return -1;
     }
     lines = hop_headers(h, kv);
-    origin = xasprintf("%s://%s/", h->scheme, h->authority);
+    origin = hop_origin(h, tls, &connect_to);
     curl_easy_setopt(c, CURLOPT_URL, origin);
+    if (connect_to)
+        curl_easy_setopt(c, CURLOPT_CONNECT_TO, connect_to);
+    if (!strcmp(h->scheme, "https"))
+        set_tls(c, uses_tls(h, tls) ? tls : NULL);
     curl_easy_setopt(c, CURLOPT_REQUEST_TARGET, h->target);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
@@ -591,6 +671,7 @@ static int perform(const struct hop *h, const struct conf_request *req,
     }
     curl_easy_cleanup(c);
     curl_slist_free_all(lines);
+    curl_slist_free_all(connect_to);
     free(origin);
     if (rc == CURLE_OK && wants_gzip(h, kv)) {
         const struct conf_kv *ce = kv_get(&r->headers, "Content-Encoding");
@@ -1103,54 +1184,95 @@ static long remaining(double deadline)
     return left < 1 ? 1 : (long)left;
 }
 
-int conf_roundtrip(const char *gw_addr, const char *scheme, const struct conf_request *req,
-                   long timeout_ms, struct conf_captured *out)
+/* Whether tls has what an https request needs. */
+static int tls_complete(const struct conf_tls *tls)
+{
+    return tls && tls->server_name && *tls->server_name && tls->ca_pem && *tls->ca_pem;
+}
+
+/* Why the request cannot be sent with this TLS config; NULL when it can. */
+static char *tls_config_error(const char *scheme, const struct conf_tls *tls)
+{
+    if (strcmp(scheme, "https") != 0)
+        return NULL;
+    if (!tls_complete(tls))
+        return xstrdup("https needs a TLS config with a server name and CA certificates "
+                       "(conf_tls server_name and ca_pem)");
+    if (!tls->client_cert_pem != !tls->client_key_pem)
+        return xstrdup("a TLS client certificate needs its key and a key its certificate");
+    return NULL;
+}
+
+/* Send the chain of hops from 'first'; the last answer in *r, *last the last hop. NULL or the
+ * error. */
+static char *send_chain(const struct hop *first, const struct conf_request *req,
+                        const struct conf_tls *tls, const struct conf_kvlist *kv, double deadline,
+                        struct resp *r, struct hop *last)
+{
+    struct hop next;
+    char *err = NULL;
+    int nreq = 0, step = 1;
+
+    while (step == 1) {
+        const struct hop *h = nreq ? last : first;
+
+        resp_free(r);
+        if (perform(h, req, tls, kv, remaining(deadline), r, &err))
+            break;
+        nreq++;
+        step = next_hop(first, h, r, req->unfollow_redirect, &next, &err);
+        if (step == 1 && nreq >= MAX_REQUESTS) {
+            hop_free(&next);
+            err = xstrdup("stopped after 10 redirects");
+            break;
+        }
+        if (step == 1) {
+            hop_free(last);
+            *last = next;
+        }
+    }
+    return err;
+}
+
+int conf_roundtrip_tls(const char *gw_addr, const char *scheme, const struct conf_request *req,
+                       const struct conf_tls *tls, long timeout_ms, struct conf_captured *out)
 {
     struct conf_kvlist kv = {0};
-    struct hop first, cur, next;
+    struct hop first, last;
     struct resp r;
     double deadline = now_ms() + (double)(timeout_ms > 0 ? timeout_ms : CONF_REQUEST_TIMEOUT_MS);
     static const char *const not_sent[] = {"Host", "Content-Length", "Transfer-Encoding",
                                            "Trailer"};
     char *err = NULL;
-    int nreq = 0, step = 1;
     size_t i;
 
     memset(out, 0, sizeof(*out));
     memset(&r, 0, sizeof(r));
-    memset(&cur, 0, sizeof(cur));
+    memset(&last, 0, sizeof(last));
+    scheme = scheme ? scheme : "http";
     go_headers(req, &kv);
-    err = first_hop(gw_addr, scheme ? scheme : "http", req, &kv, &first);
+    err = first_hop(gw_addr, scheme, req, &kv, &first);
     out->url = hop_url(&first);
     for (i = 0; i < ARRAY_SIZE(not_sent); i++)
         kv_del(&kv, not_sent[i]); /* Go writes these from the request itself */
     if (!kv_get(&kv, "User-Agent"))
         kv_set(&kv, "User-Agent", USER_AGENT);
-    while (!err && step == 1) {
-        const struct hop *h = nreq ? &cur : &first;
-
-        resp_free(&r);
-        if (perform(h, req, &kv, remaining(deadline), &r, &err))
-            break;
-        nreq++;
-        step = next_hop(&first, h, &r, req->unfollow_redirect, &next, &err);
-        if (step == 1 && nreq >= MAX_REQUESTS) {
-            hop_free(&next);
-            err = xstrdup("stopped after 10 redirects");
-        } else if (step == 1) {
-            hop_free(&cur);
-            cur = next;
-        }
-    }
-    if (err) {
+    if (!err && (out->error = tls_config_error(scheme, tls)) == NULL)
+        err = send_chain(&first, req, tls_complete(tls) ? tls : NULL, &kv, deadline, &r, &last);
+    if (err)
         out->error = url_error(&first, err);
-    } else {
-        capture(&first, nreq > 1 ? &cur : &first, &r, out);
-    }
+    else if (!out->error)
+        capture(&first, last.scheme ? &last : &first, &r, out);
     free(err);
     resp_free(&r);
     hop_free(&first);
-    hop_free(&cur);
+    hop_free(&last);
     kv_free(&kv);
     return out->error ? -1 : 0;
+}
+
+int conf_roundtrip(const char *gw_addr, const char *scheme, const struct conf_request *req,
+                   long timeout_ms, struct conf_captured *out)
+{
+    return conf_roundtrip_tls(gw_addr, scheme, req, NULL, timeout_ms, out);
 }

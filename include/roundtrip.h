@@ -93,26 +93,50 @@ enum conf_converge_next conf_converge_step(struct conf_converge *c, double now, 
 #define CONF_REQUEST_TIMEOUT_MS 10000L /* RequestTimeout */
 
 /*
+ * What upstream's TLS helpers (spec §1.11) put into roundtripper.Request
+ * for an "HTTPS" request: the Go client's tls.Config. The strings are
+ * borrowed for the call.
+ */
+struct conf_tls {
+    const char *server_name;     /* SNI and the name verified; required */
+    const char *ca_pem;          /* trusted roots (PEM, one or more); required */
+    const char *client_cert_pem; /* optional, with client_key_pem: a client certificate */
+    const char *client_key_pem;  /* (PEM), sent only when the server asks for one */
+};
+
+/*
  * Send 'req' to the gateway at gw_addr ("host:port", an IPv6 host
  * bracketed) as upstream's DefaultRoundTripper does (spec §1.10): a new
  * connection per request, Go's request line, Host and header set,
  * X-Echo-Set-Header always, redirects followed as Go's client follows them
  * (at most 10) unless req->unfollow_redirect, the whole exchange bounded
  * by timeout_ms (<= 0: CONF_REQUEST_TIMEOUT_MS). 'scheme' is "http" or
- * "https"; https verifies with libcurl's default CA store, as Go's
- * transport does without a TLS config (the listener certificate, server
- * name and client certificate of upstream's TLS helpers are not carried
- * by this API yet). Call curl_global_init() once before.
+ * "https". Call curl_global_init() once before.
+ *
+ * For "https", 'tls' is required (its server_name and ca_pem; without them
+ * the call fails before sending, with an error that says so): the TCP
+ * connection goes to gw_addr, the TLS handshake sends tls->server_name as
+ * SNI and verifies the server certificate against tls->ca_pem for that
+ * name (TLS 1.2 or later, no ALPN: Go's http.Transport with a TLS config
+ * speaks HTTP/1.1 only); the Host header is req->host, else the URL host
+ * (gw_addr without a default port) as before. An https redirect hop uses
+ * the same TLS config, connecting to the Location's address. 'tls' is
+ * ignored for "http" hops; it may be NULL for "http".
  *
  * Fills *out (which it zeroes first; release with conf_captured_release):
  * status, proto, response headers, the echo JSON when Content-Type is
  * exactly application/json (else echo.method is the sent method and
  * body_start the first bytes of the body), the parsed Location of a 3xx,
  * the URL. Returns 0, or -1 with out->error set: a transport error in
- * curl's words, a JSON body that does not unmarshal, a 3xx without a
- * valid Location, a header Go would refuse to send. status is 0 when no
- * HTTP answer came.
+ * curl's words (for TLS: the certificate or name verification failure),
+ * a JSON body that does not unmarshal, a 3xx without a valid Location, a
+ * header Go would refuse to send, an incomplete TLS config. status is 0
+ * when no HTTP answer came.
  */
+int conf_roundtrip_tls(const char *gw_addr, const char *scheme, const struct conf_request *req,
+                       const struct conf_tls *tls, long timeout_ms, struct conf_captured *out);
+
+/* conf_roundtrip_tls() without a TLS config: for "http" (an "https" request fails). */
 int conf_roundtrip(const char *gw_addr, const char *scheme, const struct conf_request *req,
                    long timeout_ms, struct conf_captured *out);
 

@@ -7,12 +7,16 @@
  * and also answers redirects, non-JSON bodies, a 404, broken JSON, gzip,
  * slow answers; a closed port gives connection refused. Every request is
  * bounded by its timeout, the slow answer by the server's stop flag.
+ * The same server also listens with TLS (GnuTLS in libmicrohttpd) with a
+ * certificate for gateway.example.com from a CA made here (certs.h), for
+ * https with a server name and CA (conf_roundtrip_tls).
  * Also: the pure helpers (CalculateHost, JoinHostPort, Go's request URI,
  * the echo JSON as Go's json.Unmarshal reads it).
  */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -26,6 +30,7 @@
 #include <unistd.h>
 
 #include "../tap.h"
+#include "certs.h"
 #include "conform.h"
 #include "roundtrip.h"
 #include "util.h"
@@ -154,6 +159,24 @@ static enum MHD_Result collect_set(void *cls, enum MHD_ValueKind kind, const cha
     return MHD_YES;
 }
 
+/* On the TLS server: "tls": {"serverName": the SNI the client sent}, as echo-basic. */
+static void add_tls(struct MHD_Connection *c, cJSON *o)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    char name[256];
+    size_t len = sizeof(name);
+    unsigned type = 0;
+    cJSON *t;
+
+    if (!ci || !ci->tls_session)
+        return;
+    t = cJSON_AddObjectToObject(o, "tls");
+    if (gnutls_server_name_get(ci->tls_session, name, &len, &type, 0) == GNUTLS_E_SUCCESS &&
+        type == GNUTLS_NAME_DNS)
+        cJSON_AddStringToObject(t, "serverName", name);
+}
+
 static char *echo_json(struct MHD_Connection *c, const struct rq *r, const char *method,
                        const char *version)
 {
@@ -172,6 +195,7 @@ static char *echo_json(struct MHD_Connection *c, const struct rq *r, const char 
     cJSON_AddStringToObject(o, "ingress", "");
     cJSON_AddStringToObject(o, "service", "");
     cJSON_AddStringToObject(o, "pod", POD);
+    add_tls(c, o);
     text = cJSON_Print(o);
     cJSON_Delete(o);
     return text;
@@ -333,24 +357,40 @@ static void completed(void *cls, struct MHD_Connection *c, void **req_cls,
     }
 }
 
-static int server_start(void)
+/* The echo server on a loopback port (in *port); with TLS when key and cert are given. */
+static struct MHD_Daemon *daemon_start(const char *key, const char *cert, unsigned *port)
 {
+    const unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION;
     struct sockaddr_in a;
     const union MHD_DaemonInfo *info;
+    struct MHD_Daemon *d;
 
     memset(&a, 0, sizeof(a));
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    srv.d =
-        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL,
-                         NULL, handle, NULL, MHD_OPTION_SOCK_ADDR, &a, MHD_OPTION_URI_LOG_CALLBACK,
-                         uri_log, NULL, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
-    if (!srv.d)
-        return -1;
-    info = MHD_get_daemon_info(srv.d, MHD_DAEMON_INFO_BIND_PORT);
-    srv.port = info ? info->port : 0;
-    return srv.port ? 0 : -1;
+    if (key)
+        d = MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, handle, NULL, MHD_OPTION_SOCK_ADDR,
+                             &a, MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL,
+                             MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_HTTPS_MEM_KEY,
+                             key, MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_END);
+    else
+        d = MHD_start_daemon(flags, 0, NULL, NULL, handle, NULL, MHD_OPTION_SOCK_ADDR, &a,
+                             MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL,
+                             MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
+    *port = 0;
+    if (!d)
+        return NULL;
+    info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    *port = info ? info->port : 0;
+    return d;
+}
+
+static int server_start(void)
+{
+    srv.d = daemon_start(NULL, NULL, &srv.port);
+    return srv.d && srv.port ? 0 : -1;
 }
 
 static void server_stop(void)
@@ -1030,6 +1070,171 @@ static void test_new_connection_each_time(void)
     conf_request_release(&req);
 }
 
+/* ---- https (conf_roundtrip_tls) ---- */
+
+#define TLS_NAME "gateway.example.com"
+
+static struct {
+    struct MHD_Daemon *d;
+    unsigned port;
+    struct certs_pem ca, other_ca, server, client;
+} tsrv;
+
+static int tls_material(void)
+{
+    static const char *const dns[] = {TLS_NAME, NULL};
+    static const char *const client_dns[] = {"client.example.com", NULL};
+    struct certs_request server = {.dns = dns, .validity_days = 1};
+    struct certs_request client = {.dns = client_dns, .validity_days = 1};
+    char err[256] = "";
+
+    if (certs_create_ca("gatecheck test CA", 1, &tsrv.ca, err, sizeof(err)) ||
+        certs_create_ca("another CA", 1, &tsrv.other_ca, err, sizeof(err)) ||
+        certs_issue(&tsrv.ca, &server, &tsrv.server, err, sizeof(err)) ||
+        certs_issue(&tsrv.ca, &client, &tsrv.client, err, sizeof(err))) {
+        printf("# certs: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void tls_release(void)
+{
+    certs_pem_release(&tsrv.ca);
+    certs_pem_release(&tsrv.other_ca);
+    certs_pem_release(&tsrv.server);
+    certs_pem_release(&tsrv.client);
+}
+
+/* https to the TLS server with 'tls'; the answer in *got. */
+static int rt_tls(const struct conf_request *req, const struct conf_tls *tls,
+                  struct conf_captured *got)
+{
+    char addr[32];
+
+    snprintf(addr, sizeof(addr), "127.0.0.1:%u", tsrv.port);
+    return conf_roundtrip_tls(addr, "https", req, tls, TIMEOUT, got);
+}
+
+static void test_tls_ok(void)
+{
+    struct conf_tls tls = {.server_name = TLS_NAME, .ca_pem = tsrv.ca.cert};
+    struct conf_request req;
+    struct conf_captured got;
+    char *addr = xasprintf("127.0.0.1:%u", tsrv.port), *url;
+    int rc;
+
+    req_init(&req, NULL, "/tls?x=1");
+    rc = rt_tls(&req, &tls, &got);
+    ok(rc == 0 && got.status == 200,
+       "https: the server name and CA verify the certificate (%ld, %s)", got.status,
+       nz_str(got.error));
+    url = xasprintf("https://%s/tls?x=1", addr);
+    is_str(got.url, url, "https: the URL is the gateway address");
+    is_str(got.echo.host, addr, "https: Host is the gateway address (the URL host)");
+    is_str(got.echo.path, "/tls?x=1", "https: the path");
+    is_str(got.proto, "HTTP/1.1", "https: HTTP/1.1 (no ALPN, as Go's transport)");
+    is_str(got.echo.tls_server_name, TLS_NAME, "https: the server name is sent as SNI");
+    conf_captured_release(&got);
+    free(req.host);
+    req.host = xstrdup(TLS_NAME);
+    rc = rt_tls(&req, &tls, &got);
+    ok(rc == 0, "https with a Host: a round trip (%s)", nz_str(got.error));
+    is_str(got.echo.host, TLS_NAME, "https: the Host header is the step's host");
+    conf_captured_release(&got);
+    conf_request_release(&req);
+
+    req_init(&req, NULL, "/redirect?to=/after-tls");
+    rc = rt_tls(&req, &tls, &got);
+    ok(rc == 0 && got.status == 200, "https: a redirect is followed (%s)", nz_str(got.error));
+    is_str(got.echo.path, "/after-tls", "https: the redirect hop uses the same TLS config");
+    is_str(got.echo.tls_server_name, TLS_NAME, "https: the redirect hop sends the same SNI");
+    conf_captured_release(&got);
+    conf_request_release(&req);
+
+    tls.client_cert_pem = tsrv.client.cert;
+    tls.client_key_pem = tsrv.client.key;
+    req_init(&req, NULL, "/");
+    rc = rt_tls(&req, &tls, &got);
+    ok(rc == 0 && got.status == 200,
+       "https with a client certificate the server does not ask for (%s)", nz_str(got.error));
+    conf_captured_release(&got);
+    conf_request_release(&req);
+    free(url);
+    free(addr);
+}
+
+static void test_tls_refused(void)
+{
+    struct conf_tls wrong_name = {.server_name = "other.example.com", .ca_pem = tsrv.ca.cert};
+    struct conf_tls wrong_ca = {.server_name = TLS_NAME, .ca_pem = tsrv.other_ca.cert};
+    struct conf_request req;
+    struct conf_captured got;
+    int before = hits(), rc;
+
+    req_init(&req, NULL, "/");
+    rc = rt_tls(&req, &wrong_name, &got);
+    ok(rc == -1 && got.status == 0 && contains(got.error, "certificate") &&
+           contains(got.error, "other.example.com"),
+       "https: a wrong server name fails verification (%s)", nz_str(got.error));
+    conf_captured_release(&got);
+    rc = rt_tls(&req, &wrong_ca, &got);
+    ok(rc == -1 && got.status == 0 && contains(got.error, "certificate"),
+       "https: another CA fails verification (%s)", nz_str(got.error));
+    conf_captured_release(&got);
+    ok(hits() == before, "no request passed a failed verification");
+    conf_request_release(&req);
+}
+
+static void test_tls_config(void)
+{
+    struct conf_tls no_name = {.ca_pem = "x"}, half = {.server_name = TLS_NAME};
+    struct conf_request req;
+    struct conf_captured got;
+    int before = hits(), rc;
+
+    half.ca_pem = tsrv.ca.cert;
+    half.client_cert_pem = tsrv.client.cert;
+    req_init(&req, NULL, "/");
+    rc = rt_tls(&req, NULL, &got);
+    ok(rc == -1 && contains(got.error, "server name and CA"), "https without a TLS config: %s",
+       nz_str(got.error));
+    conf_captured_release(&got);
+    rc = conf_roundtrip(gw_str(), "https", &req, TIMEOUT, &got);
+    ok(rc == -1 && contains(got.error, "server name and CA"), "conf_roundtrip refuses https");
+    conf_captured_release(&got);
+    rc = rt_tls(&req, &no_name, &got);
+    ok(rc == -1 && contains(got.error, "server name and CA"),
+       "https without a server name is refused");
+    conf_captured_release(&got);
+    rc = rt_tls(&req, &half, &got);
+    ok(rc == -1 && contains(got.error, "client certificate needs its key"),
+       "a client certificate without its key is refused");
+    conf_captured_release(&got);
+    ok(hits() == before, "nothing was sent");
+    rc = conf_roundtrip_tls(gw_str(), "http", &req, &half, TIMEOUT, &got);
+    ok(rc == 0 && got.status == 200, "http: a TLS config is not used (%s)", nz_str(got.error));
+    conf_captured_release(&got);
+    conf_request_release(&req);
+}
+
+static void test_tls(void)
+{
+    if (!ok(tls_material() == 0, "a CA and a certificate for " TLS_NAME)) {
+        tls_release();
+        return;
+    }
+    tsrv.d = daemon_start(tsrv.server.key, tsrv.server.cert, &tsrv.port);
+    if (ok(tsrv.d && tsrv.port, "the TLS echo server starts on loopback (port %u)", tsrv.port)) {
+        test_tls_ok();
+        test_tls_refused();
+        test_tls_config();
+    }
+    if (tsrv.d)
+        MHD_stop_daemon(tsrv.d);
+    tls_release();
+}
+
 int main(void)
 {
     util_init_cjson();
@@ -1049,6 +1254,7 @@ int main(void)
         test_bodies();
         test_errors();
         test_new_connection_each_time();
+        test_tls();
         server_stop();
     }
     curl_global_cleanup();
