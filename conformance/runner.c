@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "certs.h"
 #include "kube.h"
 #include "report.h"
@@ -544,6 +546,46 @@ static char *host_of(const char *addr)
     return xstrdup(addr);
 }
 
+/* tls.crt of the Secret a request step trusts (PEM), or NULL with *why. */
+static char *secret_cert(struct run *r, const struct conf_target *t, char **why)
+{
+    struct kube_response resp = {0};
+    const char *b64;
+    unsigned char *pem = NULL;
+    size_t len;
+    int n;
+
+    if (!t->name) {
+        *why = xstrdup("an https request needs ca_secret: the Secret whose tls.crt is trusted");
+        return NULL;
+    }
+    if (kube_get(r->kc, "v1", "Secret", t->namespace_, t->name, &resp) != 0) {
+        *why = xasprintf("ca_secret %s: %s", t->name, resp.error);
+        kube_response_release(&resp);
+        return NULL;
+    }
+    b64 = jstr(jget(resp.body, "data"), "tls.crt");
+    len = b64 ? strlen(b64) : 0;
+    if (len) {
+        pem = xmalloc(len / 4 * 3 + 4);
+        n = EVP_DecodeBlock(pem, (const unsigned char *)b64, (int)len);
+        if (n < 0) {
+            free(pem);
+            pem = NULL;
+        } else {
+            while (len > 0 && b64[len - 1] == '=' && n > 0) {
+                len--;
+                n--;
+            }
+            pem[n] = '\0';
+        }
+    }
+    if (!pem)
+        *why = xasprintf("ca_secret %s: no tls.crt (or not base64)", t->name);
+    kube_response_release(&resp);
+    return (char *)pem;
+}
+
 /* The "host:port" a request step goes to (port override applied), or NULL with *why. */
 static char *request_target(struct run *r, const struct conf_step_request *q, char **why)
 {
@@ -577,14 +619,14 @@ static char *request_target(struct run *r, const struct conf_step_request *q, ch
 
 /* One attempt: 1 good, 0 not yet, -1 fatal; *why replaced on 0 and -1. */
 static int attempt(struct run *r, const struct conf_step_request *q, const char *target,
-                   const char *scheme, char **last)
+                   const char *scheme, const struct conf_tls *tls, char **last)
 {
     struct conf_captured got;
     char *w = NULL;
     int ok;
 
-    conf_roundtrip(target, scheme, &q->request, (long)(r->o->timeouts.request_timeout * 1000),
-                   &got);
+    conf_roundtrip_tls(target, scheme, &q->request, tls,
+                       (long)(r->o->timeouts.request_timeout * 1000), &got);
     if (q->expect_failure)
         ok = conf_expect_failure(&got, &w);
     else
@@ -605,21 +647,27 @@ static int request_step(struct run *r, const struct conf_step_request *q, char *
     const struct conf_timeouts *t = &r->o->timeouts;
     const char *scheme = q->scheme ? q->scheme : "http";
     struct conf_converge cv;
-    char *target, *last = NULL;
+    struct conf_tls tls = {0};
+    char *target, *last = NULL, *ca = NULL;
     int rc = -1;
 
-    if (strcmp(scheme, "http") != 0) {
-        *why = xasprintf("scheme %s: not supported by this gwconform yet", scheme);
-        return -1;
+    if (!strcmp(scheme, "https")) {
+        ca = secret_cert(r, &q->ca_secret, why);
+        if (!ca)
+            return -1;
+        tls.server_name = q->server_name;
+        tls.ca_pem = ca;
     }
     target = request_target(r, q, why);
-    if (!target)
+    if (!target) {
+        free(ca);
         return -1;
+    }
     conf_converge_start(&cv, now_s(), t->max_time_to_consistency);
     cv.required = t->required_consecutive_successes;
     cv.poll_seconds = t->default_poll_interval;
     for (;;) {
-        int ok = attempt(r, q, target, scheme, &last);
+        int ok = attempt(r, q, target, scheme, ca ? &tls : NULL, &last);
         enum conf_converge_next next;
 
         if (ok < 0)
@@ -640,6 +688,7 @@ static int request_step(struct run *r, const struct conf_step_request *q, char *
                          t->max_time_to_consistency, last ? last : "(no attempt)");
     free(last);
     free(target);
+    free(ca);
     return rc;
 }
 
@@ -1143,7 +1192,14 @@ static int base_certificates(struct run *r, char *err, size_t errlen)
     cJSON_AddStringToObject(md, "namespace", CONF_DEFAULT_NAMESPACE);
     cJSON_AddStringToObject(sec, "type", "kubernetes.io/tls");
     data = cJSON_AddObjectToObject(sec, "stringData");
-    cJSON_AddStringToObject(data, "tls.crt", leaf.cert);
+    {
+        /* leaf then CA: trusting tls.crt as the roots (upstream's tests do)
+           then verifies the chain, as with upstream's self-signed leaf */
+        char *chain = xasprintf("%s%s", leaf.cert, ca.cert);
+
+        cJSON_AddStringToObject(data, "tls.crt", chain);
+        free(chain);
+    }
     cJSON_AddStringToObject(data, "tls.key", leaf.key);
     /* created once: a re-run keeps the old material, as upstream */
     if (kube_create(r->kc, sec, NULL, &resp) != 0 && resp.status != 409) {
