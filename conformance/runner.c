@@ -641,6 +641,53 @@ static int attempt(struct run *r, const struct conf_step_request *q, const char 
     return ok;
 }
 
+/* One sample of CONF_WEIGHT_SAMPLES requests, judged (upstream's utils/weight). */
+static int weights_once(struct run *r, const struct conf_step_request *q, const char *target,
+                        const char *scheme, const struct conf_tls *tls, char **why)
+{
+    char **pods = xcalloc(CONF_WEIGHT_SAMPLES, sizeof(*pods));
+    size_t n, i;
+    int ok = 1;
+
+    for (n = 0; n < CONF_WEIGHT_SAMPLES && ok && !conf_interrupted; n++) {
+        struct conf_captured got;
+
+        conf_roundtrip_tls(target, scheme, &q->request, tls,
+                           (long)(r->o->timeouts.request_timeout * 1000), &got);
+        if (got.status != 200 || !got.echo.parsed) {
+            *why = xasprintf("request %zu of the sample: %s", n + 1,
+                             got.error ? got.error : "no 200 from an echo backend");
+            ok = 0;
+        } else {
+            pods[n] = xstrdup(got.echo.pod ? got.echo.pod : "");
+        }
+        conf_captured_release(&got);
+    }
+    if (ok && !conf_interrupted)
+        ok = conf_weights_judge(q->weights, q->nweights, pods, n, CONF_WEIGHT_TOLERANCE, why);
+    for (i = 0; i < n; i++)
+        free(pods[i]);
+    free(pods);
+    return ok && !conf_interrupted;
+}
+
+/* The distribution check of a weighted request step, retried as upstream does. */
+static int weights_step(struct run *r, const struct conf_step_request *q, const char *target,
+                        const char *scheme, const struct conf_tls *tls, char **why)
+{
+    int attempt_no;
+
+    for (attempt_no = 1; attempt_no <= CONF_WEIGHT_ATTEMPTS && !conf_interrupted; attempt_no++) {
+        free(*why);
+        *why = NULL;
+        if (weights_once(r, q, target, scheme, tls, why))
+            return 0;
+        progress("    weights, attempt %d of %d: %s", attempt_no, CONF_WEIGHT_ATTEMPTS,
+                 *why ? *why : "interrupted");
+    }
+    return -1;
+}
+
 /* MakeRequestAndExpectEventuallyConsistentResponse (or ...Failure), spec §1.9. */
 static int request_step(struct run *r, const struct conf_step_request *q, char **why)
 {
@@ -686,6 +733,8 @@ static int request_step(struct run *r, const struct conf_step_request *q, char *
         *why = xasprintf("%s after %d attempts in %.0f s: %s",
                          conf_interrupted ? "interrupted" : "no consistent answer", cv.attempts,
                          t->max_time_to_consistency, last ? last : "(no attempt)");
+    else if (q->nweights)
+        rc = weights_step(r, q, target, scheme, ca ? &tls : NULL, why);
     free(last);
     free(target);
     free(ca);

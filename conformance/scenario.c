@@ -1099,6 +1099,10 @@ static void step_request_release(struct conf_step_request *r)
     target_release(&r->ca_secret);
     conf_request_release(&r->request);
     conf_expect_release(&r->expect);
+    while (r->nweights > 0)
+        free(r->weights[--r->nweights].backend);
+    free(r->weights);
+    r->weights = NULL;
 }
 
 /* ---- steps -------------------------------------------------------------- */
@@ -1179,6 +1183,30 @@ static int step_action(const struct ld *ld, const cJSON *c, const char *path, co
     return 0;
 }
 
+/* weights: {backend: share, ...}, shares from 0 to 1 adding up to 1 */
+static int weights_value(const struct ld *ld, const cJSON *v, const char *path,
+                         struct conf_step_request *r)
+{
+    const cJSON *w;
+    double sum = 0;
+    char p[PATHMAX];
+
+    if (!cJSON_IsObject(v) || !v->child)
+        return fail(ld, v, path, "must be a non-empty mapping of backend to weight");
+    cJSON_ArrayForEach(w, v) {
+        subpath(p, path, w->string);
+        if (!cJSON_IsNumber(w) || w->valuedouble < 0 || w->valuedouble > 1)
+            return fail(ld, v, p, "must be a number from 0 to 1");
+        r->weights = xrealloc(r->weights, (r->nweights + 1) * sizeof(*r->weights));
+        r->weights[r->nweights].backend = xstrdup(w->string);
+        r->weights[r->nweights++].weight = w->valuedouble;
+        sum += w->valuedouble;
+    }
+    if (sum < 0.999 || sum > 1.001)
+        return fail(ld, v, path, "the weights must add up to 1");
+    return 0;
+}
+
 static int step_request(const struct ld *ld, const cJSON *c, const char *path, struct conf_step *s)
 {
     char p[PATHMAX];
@@ -1198,6 +1226,11 @@ static int step_request(const struct ld *ld, const cJSON *c, const char *path, s
     }
     subpath(p, path, "expect");
     if (e && expect_value(ld, e, p, &s->request.expect) != 0)
+        return -1;
+    subpath(p, path, "weights");
+    if (get(c, "weights") && s->request.expect_failure)
+        return fail(ld, c, p, "not with expect_failure");
+    if (get(c, "weights") && weights_value(ld, get(c, "weights"), p, &s->request) != 0)
         return -1;
     return 0;
 }
@@ -1244,12 +1277,16 @@ static int step_value(const struct ld *ld, const cJSON *c, const char *path, str
         return fail(ld, c, path, "must be a mapping");
     if (step_action(ld, c, path, &action) != 0 || !action)
         return -1;
-    if (strcmp(action, "request") != 0 && (get(c, "expect") || get(c, "expect_failure"))) {
-        subpath(p, path, get(c, "expect") ? "expect" : "expect_failure");
+    if (strcmp(action, "request") != 0 &&
+        (get(c, "expect") || get(c, "expect_failure") || get(c, "weights"))) {
+        subpath(p, path,
+                get(c, "expect")           ? "expect"
+                : get(c, "expect_failure") ? "expect_failure"
+                                           : "weights");
         return fail(ld, c, p, "only in a request step");
     }
     if (check_keys(ld, c, path,
-                   "name apply wait request expect expect_failure patch update delete"))
+                   "name apply wait request expect expect_failure weights patch update delete"))
         return -1;
     s->line = yamlj_line_of(ld->doc, c);
     if (nonempty_str_field(ld, c, "name", path, &s->name) != 0)

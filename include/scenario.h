@@ -280,6 +280,15 @@ enum conf_step_kind {
     CONF_STEP_DELETE,  /* delete, NotFound is fine, no wait */
 };
 
+struct conf_weight {
+    char *backend;
+    double weight; /* 0 to 1 */
+};
+
+#define CONF_WEIGHT_SAMPLES   500
+#define CONF_WEIGHT_TOLERANCE 0.05
+#define CONF_WEIGHT_ATTEMPTS  10
+
 struct conf_step_request {
     /*
      * Whose address: a Gateway some earlier wait yielded an address for
@@ -295,6 +304,15 @@ struct conf_step_request {
     int expect_failure;           /* MakeRequestAndExpectFailure (spec §1.9) */
     struct conf_request request;
     struct conf_expect expect;
+    /*
+     * HTTPRouteWeight: after the expected answer, CONF_WEIGHT_SAMPLES
+     * requests whose backends (pod name minus its last two '-' segments)
+     * must be exactly those with a weight above 0, each within
+     * CONF_WEIGHT_TOLERANCE of its weight; retried CONF_WEIGHT_ATTEMPTS
+     * times. nweights 0: no distribution check.
+     */
+    struct conf_weight *weights;
+    size_t nweights;
 };
 
 struct conf_step_patch {
@@ -313,6 +331,21 @@ struct conf_step {
     struct conf_manifest update;      /* CONF_STEP_UPDATE: the whole new object */
     struct conf_target del;           /* CONF_STEP_DELETE */
 };
+
+/* ---- weighted backends (conformance/weights.c) --------------------------- */
+
+/* Upstream's backend of a pod name: the name without its last two '-'
+   segments ("infra-backend-v1-7d9f-x2k4q" -> "infra-backend-v1"). Free it. */
+char *conf_weight_backend(const char *pod);
+
+/*
+ * HTTPRouteWeight's verdict on the pods that answered npods requests
+ * (upstream's utils/weight): the backends seen must be exactly those with a
+ * weight above 0, and each one's share within 'tolerance' of its weight.
+ * Returns 1, or 0 with *why saying which share or backend was wrong.
+ */
+int conf_weights_judge(const struct conf_weight *w, size_t nw, char *const *pods, size_t npods,
+                       double tolerance, char **why);
 
 /* ---- scenarios ---------------------------------------------------------- */
 
