@@ -103,21 +103,9 @@ static void split_list(struct conf_strlist *l, const char *arg)
             tok++;
         if (!*tok)
             continue;
-        l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
-        l->v[l->n++] = xstrdup(tok);
+        conf_strlist_add(l, tok);
     }
     free(copy);
-}
-
-static void list_release(struct conf_strlist *l)
-{
-    size_t i;
-
-    for (i = 0; i < l->n; i++)
-        free(l->v[i]);
-    free(l->v);
-    l->v = NULL;
-    l->n = 0;
 }
 
 static int parse_bool(const char *flag, const char *v, int *out)
@@ -463,10 +451,10 @@ out:
         conf_scenario_result_release(&res[i]);
     free(res);
     conf_run_info_release(&a.info);
-    list_release(&a.o.supported);
-    list_release(&a.o.exempt);
-    list_release(&a.o.profiles);
-    list_release(&a.o.skip_tests);
+    conf_strlist_release(&a.o.supported);
+    conf_strlist_release(&a.o.exempt);
+    conf_strlist_release(&a.o.profiles);
+    conf_strlist_release(&a.o.skip_tests);
     return rc;
 }
 

@@ -47,19 +47,6 @@ static const char *nz(const char *s)
 
 /* ---- small lists -------------------------------------------------------- */
 
-static void kv_free(struct conf_kvlist *l)
-{
-    size_t i;
-
-    for (i = 0; i < l->n; i++) {
-        free(l->v[i].name);
-        free(l->v[i].value);
-    }
-    free(l->v);
-    l->v = NULL;
-    l->n = 0;
-}
-
 /* The entry named exactly 'name', or NULL. */
 static struct conf_kv *kv_get(const struct conf_kvlist *l, const char *name)
 {
@@ -98,32 +85,6 @@ static void kv_del(struct conf_kvlist *l, const char *name)
     free(kv->value);
     memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof(*l->v));
     l->n--;
-}
-
-static void strs_free(struct conf_strlist *l)
-{
-    size_t i;
-
-    for (i = 0; i < l->n; i++)
-        free(l->v[i]);
-    free(l->v);
-    l->v = NULL;
-    l->n = 0;
-}
-
-static void echo_free(struct conf_echo *e)
-{
-    free(e->path);
-    free(e->host);
-    free(e->method);
-    free(e->proto);
-    free(e->namespace_);
-    free(e->pod);
-    free(e->http_port);
-    kv_free(&e->headers);
-    free(e->tls_server_name);
-    strs_free(&e->tls_peer_certificates);
-    memset(e, 0, sizeof(*e));
 }
 
 /* ---- Go's addresses and URLs -------------------------------------------- */
@@ -387,7 +348,7 @@ static void hop_free(struct hop *h)
 
 static void resp_free(struct resp *r)
 {
-    kv_free(&r->headers);
+    conf_kvlist_release(&r->headers);
     free(r->content_type);
     free(r->location);
     sb_release(&r->body);
@@ -435,7 +396,7 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ud)
 
     if (len >= 5 && !memcmp(buf, "HTTP/", 5)) {
         /* a new header block (after a 1xx): only the last one counts */
-        kv_free(&r->headers);
+        conf_kvlist_release(&r->headers);
         free(r->content_type);
         free(r->location);
         r->content_type = r->location = NULL;
@@ -924,7 +885,7 @@ static int parse_headers(const cJSON *v, struct conf_kvlist *l, char **err)
     const cJSON *h;
 
     if (cJSON_IsNull(v)) {
-        kv_free(l);
+        conf_kvlist_release(l);
         return 0;
     }
     if (!cJSON_IsObject(v))
@@ -950,7 +911,7 @@ static int parse_certs(const cJSON *v, struct conf_strlist *l, char **err)
         return 0;
     if (!cJSON_IsArray(v))
         return type_error(err, v, "CapturedRequest.tls.peerCertificates", "[]string");
-    strs_free(l);
+    conf_strlist_release(l);
     cJSON_ArrayForEach(x, v) {
         if (!cJSON_IsString(x) && !cJSON_IsNull(x))
             return type_error(err, x, "CapturedRequest.tls.peerCertificates", "string");
@@ -1065,7 +1026,7 @@ int conf_echo_parse(const char *body, size_t len, struct conf_echo *echo, char *
     }
     cJSON_Delete(root);
     if (rc) {
-        echo_free(&e);
+        conf_echo_release(&e);
         return -1;
     }
     e.parsed = 1;
@@ -1267,7 +1228,7 @@ int conf_roundtrip_tls(const char *gw_addr, const char *scheme, const struct con
     resp_free(&r);
     hop_free(&first);
     hop_free(&last);
-    kv_free(&kv);
+    conf_kvlist_release(&kv);
     return out->error ? -1 : 0;
 }
 

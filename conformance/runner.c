@@ -73,12 +73,6 @@ static void sleep_s(double s)
         ;
 }
 
-static void sl_add(struct conf_strlist *l, const char *s)
-{
-    l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
-    l->v[l->n++] = xstrdup(s);
-}
-
 static int sl_has(const struct conf_strlist *l, const char *s)
 {
     size_t i;
@@ -92,7 +86,7 @@ static int sl_has(const struct conf_strlist *l, const char *s)
 static void sl_add_unique(struct conf_strlist *l, const char *s)
 {
     if (!sl_has(l, s))
-        sl_add(l, s);
+        conf_strlist_add(l, s);
 }
 
 static void sl_remove(struct conf_strlist *l, const char *s)
@@ -106,17 +100,6 @@ static void sl_remove(struct conf_strlist *l, const char *s)
             l->v[o++] = l->v[i];
     }
     l->n = o;
-}
-
-static void sl_free(struct conf_strlist *l)
-{
-    size_t i;
-
-    for (i = 0; i < l->n; i++)
-        free(l->v[i]);
-    free(l->v);
-    l->v = NULL;
-    l->n = 0;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -1004,7 +987,7 @@ static void run_scenario(struct run *r, const struct conf_scenario *sc,
     res->extended = sc->extended;
     res->provisional = sc->provisional;
     for (i = 0; i < sc->features.n; i++)
-        sl_add(&res->features, sc->features.v[i]);
+        conf_strlist_add(&res->features, sc->features.v[i]);
     pre = conf_interrupted ? CONF_SKIP : selection(r, sc, &why);
     if (conf_interrupted)
         why = xstrdup("not run: interrupted");
@@ -1151,8 +1134,8 @@ static int enable_profile(struct run *r, const char *name, char *err, size_t err
     for (j = 0; j < ext.n; j++)
         sl_add_unique(&r->info->all_extended_features_of_profiles, ext.v[j]);
     sl_add_unique(&r->info->profiles, name);
-    sl_free(&core);
-    sl_free(&ext);
+    conf_strlist_release(&core);
+    conf_strlist_release(&ext);
     return 0;
 }
 
@@ -1175,7 +1158,7 @@ static int resolve_features(struct run *r, const struct conf_scenario_list *l, c
             conf_profile_features(conf_profile_name(i), NULL, &ext);
             for (j = 0; j < ext.n; j++)
                 sl_add_unique(sup, ext.v[j]);
-            sl_free(&ext);
+            conf_strlist_release(&ext);
         }
     } else if (!o->supported.n && !o->exempt.n && !o->run_test &&
                infer_features(r, err, errlen) != 0) {
@@ -1294,9 +1277,9 @@ static int setup_base(struct run *r, char *err, size_t errlen)
         return -1;
     memset(&w, 0, sizeof(w));
     w.kind = CONF_WAIT_NAMESPACES_READY;
-    sl_add(&w.namespaces, "gateway-conformance-infra");
-    sl_add(&w.namespaces, "gateway-conformance-app-backend");
-    sl_add(&w.namespaces, "gateway-conformance-web-backend");
+    conf_strlist_add(&w.namespaces, "gateway-conformance-infra");
+    conf_strlist_add(&w.namespaces, "gateway-conformance-app-backend");
+    conf_strlist_add(&w.namespaces, "gateway-conformance-web-backend");
     progress("waiting for the base namespaces to be ready (Gateways programmed, Pods ready)");
     if (run_wait(r, &w, &why, &yield) != 0) {
         snprintf(err, errlen, "base namespaces not ready: %s", why ? why : "");

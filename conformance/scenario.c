@@ -209,16 +209,6 @@ static void strlist_add(struct conf_strlist *l, const char *s)
     l->v[l->n++] = xstrdup(s);
 }
 
-static void strlist_release(struct conf_strlist *l)
-{
-    size_t i;
-
-    for (i = 0; i < l->n; i++)
-        free(l->v[i]);
-    free(l->v);
-    memset(l, 0, sizeof(*l));
-}
-
 /* A list of non-empty strings. */
 static int strlist_field(const struct ld *ld, const cJSON *obj, const char *key, const char *path,
                          struct conf_strlist *out)
@@ -897,7 +887,7 @@ static void wait_release(struct conf_wait *w)
     for (i = 0; i < w->nroutes; i++)
         target_release(&w->routes[i]);
     free(w->routes);
-    strlist_release(&w->listeners);
+    conf_strlist_release(&w->listeners);
     conditions_release(&w->conditions);
     for (i = 0; i < w->nexpect_listeners; i++) {
         struct conf_listener_expect *le = &w->expect_listeners[i];
@@ -918,7 +908,7 @@ static void wait_release(struct conf_wait *w)
     free(w->expect_parents);
     target_release(&w->object);
     free(w->gateway_class);
-    strlist_release(&w->namespaces);
+    conf_strlist_release(&w->namespaces);
     memset(w, 0, sizeof(*w));
 }
 
@@ -1306,7 +1296,7 @@ void conf_scenario_free(struct conf_scenario **psc)
     free(sc->file);
     free(sc->name);
     free(sc->description);
-    strlist_release(&sc->features);
+    conf_strlist_release(&sc->features);
     free(sc->profile);
     conf_manifests_release(&sc->manifests);
     for (i = 0; i < sc->nsteps; i++)
@@ -1500,7 +1490,7 @@ int conf_scenarios_load_dir(const char *dir, struct conf_scenario_list *out, cha
         if (rc == 0)
             out->n++;
     }
-    strlist_release(&files);
+    conf_strlist_release(&files);
     if (rc == 0 && out->n > 1)
         qsort(out->v, out->n, sizeof(*out->v), cmp_scenario);
     for (i = 1; rc == 0 && i < out->n; i++) {

@@ -3,8 +3,9 @@
 #include <string.h>
 
 #include "conform.h"
+#include "util.h"
 
-static void kv_release(struct conf_kvlist *l)
+void conf_kvlist_release(struct conf_kvlist *l)
 {
     size_t i;
 
@@ -17,7 +18,7 @@ static void kv_release(struct conf_kvlist *l)
     l->n = 0;
 }
 
-static void str_release(struct conf_strlist *l)
+void conf_strlist_release(struct conf_strlist *l)
 {
     size_t i;
 
@@ -42,8 +43,8 @@ void conf_request_release(struct conf_request *r)
     free(r->host);
     free(r->method);
     free(r->path);
-    kv_release(&r->headers);
-    kv_release(&r->backend_set_response_headers);
+    conf_kvlist_release(&r->headers);
+    conf_kvlist_release(&r->backend_set_response_headers);
     free(r->body);
     memset(r, 0, sizeof(*r));
 }
@@ -58,16 +59,16 @@ void conf_expect_release(struct conf_expect *e)
     free(e->request.http_port);
     free(e->request.sni);
     free(e->request.client_cert);
-    kv_release(&e->request.headers);
-    str_release(&e->request.absent_headers);
+    conf_kvlist_release(&e->request.headers);
+    conf_strlist_release(&e->request.absent_headers);
     free(e->response.status_codes);
-    kv_release(&e->response.headers);
+    conf_kvlist_release(&e->response.headers);
     for (i = 0; i < e->response.nvalid; i++) {
         free(e->response.valid[i].name);
-        str_release(&e->response.valid[i].values);
+        conf_strlist_release(&e->response.valid[i].values);
     }
     free(e->response.valid);
-    str_release(&e->response.absent_headers);
+    conf_strlist_release(&e->response.absent_headers);
     free(e->response.protocol);
     redirect_release(&e->redirect);
     free(e->backend);
@@ -75,13 +76,14 @@ void conf_expect_release(struct conf_expect *e)
     memset(e, 0, sizeof(*e));
 }
 
-void conf_captured_release(struct conf_captured *c)
+void conf_strlist_add(struct conf_strlist *l, const char *s)
 {
-    struct conf_echo *e = &c->echo;
+    l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+    l->v[l->n++] = xstrdup(s);
+}
 
-    free(c->proto);
-    free(c->error);
-    kv_release(&c->headers);
+void conf_echo_release(struct conf_echo *e)
+{
     free(e->path);
     free(e->host);
     free(e->method);
@@ -89,9 +91,18 @@ void conf_captured_release(struct conf_captured *c)
     free(e->namespace_);
     free(e->pod);
     free(e->http_port);
-    kv_release(&e->headers);
+    conf_kvlist_release(&e->headers);
     free(e->tls_server_name);
-    str_release(&e->tls_peer_certificates);
+    conf_strlist_release(&e->tls_peer_certificates);
+    memset(e, 0, sizeof(*e));
+}
+
+void conf_captured_release(struct conf_captured *c)
+{
+    free(c->proto);
+    free(c->error);
+    conf_kvlist_release(&c->headers);
+    conf_echo_release(&c->echo);
     redirect_release(&c->location);
     free(c->url);
     free(c->body_start);
@@ -105,7 +116,7 @@ void conf_scenario_result_release(struct conf_scenario_result *r)
     free(r->name);
     free(r->description);
     free(r->profile);
-    str_release(&r->features);
+    conf_strlist_release(&r->features);
     free(r->message);
     for (i = 0; i < r->ncases; i++) {
         free(r->cases[i].name);
@@ -122,14 +133,14 @@ void conf_run_info_release(struct conf_run_info *i)
     free(i->impl.project);
     free(i->impl.url);
     free(i->impl.version);
-    str_release(&i->impl.contact);
+    conf_strlist_release(&i->impl.contact);
     free(i->mode);
     free(i->gateway_api_version);
     free(i->gateway_api_channel);
     free(i->gateway_class);
-    str_release(&i->profiles);
-    str_release(&i->supported_features);
-    str_release(&i->all_extended_features_of_profiles);
+    conf_strlist_release(&i->profiles);
+    conf_strlist_release(&i->supported_features);
+    conf_strlist_release(&i->all_extended_features_of_profiles);
     free(i->hostname);
     memset(i, 0, sizeof(*i));
 }

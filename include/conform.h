@@ -112,6 +112,14 @@ struct conf_captured {
     char *body_start;              /* the first bytes of a non-JSON body, for reports */
 };
 
+/* Free every element and the array; the list is empty afterwards. */
+void conf_kvlist_release(struct conf_kvlist *l);
+void conf_strlist_release(struct conf_strlist *l);
+/* Append a copy of s. */
+void conf_strlist_add(struct conf_strlist *l, const char *s);
+/* Free everything an echo holds; it is zeroed afterwards. */
+void conf_echo_release(struct conf_echo *e);
+
 void conf_request_release(struct conf_request *r);
 void conf_expect_release(struct conf_expect *e);
 void conf_captured_release(struct conf_captured *c);

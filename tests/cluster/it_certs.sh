@@ -6,6 +6,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 . tests/cli/lib/tap.sh
+. tests/cluster/lib.sh
 
 D=${GATECHECK_CLUSTER_DIR:?run by tools/cluster-tests.sh}
 GW=${GWHOOK:-build/san/gwhook}
@@ -15,13 +16,6 @@ CFG=certs-it-$$
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-api() { # api METHOD PATH [CURL-ARGS...]
-    m=$1
-    p=$2
-    shift 2
-    curl -sS --max-time 30 --cacert "$D/pki/ca.crt" --cert "$D/pki/admin.crt" \
-        --key "$D/pki/admin.key" -X "$m" "$@" "$(cat "$D/apiserver.url")$p"
-}
 jq_py() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
 secret_key() { # secret_key NAME KEY: decoded
     api GET "/api/v1/namespaces/$NS/secrets/$1" | jq_py "import base64; print(base64.b64decode(d['data']['$2']).decode(), end='')"
@@ -31,23 +25,7 @@ bundle_count() { # certificates in webhooks[i].clientConfig.caBundle of the conf
     api GET "/apis/admissionregistration.k8s.io/v1/$1/$CFG" |
         jq_py "import base64; print(' '.join(str(base64.b64decode(w['clientConfig'].get('caBundle','')).decode().count('BEGIN CERTIFICATE')) for w in d['webhooks']))"
 }
-run() {
-    "$GW" certs --kubeconfig "$KC" "$@" > "$tmp/out" 2> "$tmp/err"
-    rc=$?
-    if grep -qE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$tmp/err"; then
-        notok "sanitizer report in gwhook certs $*"
-        diag "$tmp/err"
-    fi
-}
-check() { # check TEXT COMMAND...
-    t=$1
-    shift
-    if "$@"; then ok "$t"; else
-        notok "$t"
-        diag "$tmp/out"
-        diag "$tmp/err"
-    fi
-}
+run() { run_tool "$GW" certs --kubeconfig "$KC" "$@"; }
 
 # two webhook configurations to patch, each with two webhooks that match
 # nothing real (a group no one serves)

@@ -7,6 +7,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 . tests/cli/lib/tap.sh
+. tests/cluster/lib.sh
 
 D=${GATECHECK_CLUSTER_DIR:?run by tools/cluster-tests.sh}
 GC=${GWCONFORM:-build/san/gwconform}
@@ -14,30 +15,7 @@ KC=$D/kubeconfig
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-api() { # api METHOD PATH [CURL-ARGS...]
-    m=$1
-    p=$2
-    shift 2
-    curl -sS --max-time 30 --cacert "$D/pki/ca.crt" --cert "$D/pki/admin.crt" \
-        --key "$D/pki/admin.key" -X "$m" "$@" "$(cat "$D/apiserver.url")$p"
-}
-run() {
-    "$GC" "$@" > "$tmp/out" 2> "$tmp/err"
-    rc=$?
-    if grep -qE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$tmp/err"; then
-        notok "sanitizer report in gwconform $*"
-        diag "$tmp/err"
-    fi
-}
-check() { # check TEXT COMMAND...
-    t=$1
-    shift
-    if "$@"; then ok "$t"; else
-        notok "$t"
-        diag "$tmp/out"
-        diag "$tmp/err"
-    fi
-}
+run() { run_tool "$GC" "$@"; }
 ns_exists() { [ "$(api GET "/api/v1/namespaces/$1" -o /dev/null -w '%{http_code}')" = 200 ]; }
 
 run list
