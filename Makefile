@@ -96,7 +96,7 @@ bench: build/gwhook build/bench_validate
 	@tools/bench-serve.sh
 
 demo:
-	@echo "make demo: not yet available (needs the local control plane, issue 4)"
+	@echo "make demo: not yet available: it runs the conformance suite against the fixture gateway (issue 6). Meanwhile: make cluster-up, then build/gwconform list"; exit 2
 
 # The local control plane (tools/cluster.sh; docs/CLUSTER.md): etcd and
 # kube-apiserver built from Go modules, the Gateway API CRDs from the module
