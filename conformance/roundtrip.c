@@ -824,24 +824,11 @@ static int next_hop(const struct hop *first, const struct hop *cur, const struct
 
 /* ---- the echo JSON ------------------------------------------------------------ */
 
-static const char *json_type(const cJSON *v)
-{
-    if (cJSON_IsString(v))
-        return "string";
-    if (cJSON_IsNumber(v))
-        return "number";
-    if (cJSON_IsBool(v))
-        return "bool";
-    if (cJSON_IsArray(v))
-        return "array";
-    return "object";
-}
-
 static int type_error(char **err, const cJSON *v, const char *field, const char *type)
 {
     if (err && !*err)
         *err = xasprintf("json: cannot unmarshal %s into Go struct field %s of type %s",
-                         json_type(v), field, type);
+                         go_json_kind(v), field, type);
     return -1;
 }
 
@@ -1016,7 +1003,7 @@ int conf_echo_parse(const char *body, size_t len, struct conf_echo *echo, char *
         if (err)
             *err = xasprintf("json: cannot unmarshal %s into Go value of type "
                              "roundtripper.CapturedRequest",
-                             json_type(root));
+                             go_json_kind(root));
         rc = -1;
     }
     members = cJSON_IsObject(root) && !rc ? root : NULL;

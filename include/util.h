@@ -64,4 +64,8 @@ void sb_gojson_string(struct sbuf *sb, const char *s);
 struct cJSON;
 void sb_gojson(struct sbuf *sb, const struct cJSON *v);
 
+/* The JSON kind of a value as Go's encoding/json names it in an
+   UnmarshalTypeError ("string", "number", "bool", "array", "object"). */
+const char *go_json_kind(const struct cJSON *v);
+
 #endif

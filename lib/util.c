@@ -350,3 +350,16 @@ void sb_gojson(struct sbuf *sb, const cJSON *v)
         sb_puts(sb, "null");
     }
 }
+
+const char *go_json_kind(const cJSON *v)
+{
+    if (cJSON_IsString(v))
+        return "string";
+    if (cJSON_IsNumber(v))
+        return "number";
+    if (cJSON_IsBool(v))
+        return "bool";
+    if (cJSON_IsArray(v))
+        return "array";
+    return "object";
+}

@@ -432,19 +432,6 @@ struct decoder {
     char *fatal; /* an error returned by metav1.Time's UnmarshalJSON: decoding stops */
 };
 
-static const char *json_kind(const cJSON *v)
-{
-    if (cJSON_IsString(v))
-        return "string";
-    if (cJSON_IsNumber(v))
-        return "number";
-    if (cJSON_IsBool(v))
-        return "bool";
-    if (cJSON_IsArray(v))
-        return "array";
-    return "object";
-}
-
 /* encoding/json's UnmarshalTypeError.Error(): the struct is the innermost
    one being decoded, the field the dotted JSON names from the root (no
    indices, no map keys). */
@@ -475,13 +462,13 @@ static void decode_strmap(struct decoder *d, const cJSON *v, const struct mfield
     size_t i, n;
 
     if (!cJSON_IsObject(v)) {
-        save_error(d, type_error(json_kind(v), strct, path, f->gotype));
+        save_error(d, type_error(go_json_kind(v), strct, path, f->gotype));
         return;
     }
     m = sorted_members(v, &n);
     for (i = 0; i < n; i++)
         if (!cJSON_IsNull(m[i]) && !cJSON_IsString(m[i]))
-            save_error(d, type_error(json_kind(m[i]), strct, path, "string"));
+            save_error(d, type_error(go_json_kind(m[i]), strct, path, "string"));
     free(m);
 }
 
@@ -492,12 +479,12 @@ static void decode_strlist(struct decoder *d, const cJSON *v, const struct mfiel
     const cJSON *e;
 
     if (!cJSON_IsArray(v)) {
-        save_error(d, type_error(json_kind(v), strct, path, f->gotype));
+        save_error(d, type_error(go_json_kind(v), strct, path, f->gotype));
         return;
     }
     cJSON_ArrayForEach(e, v) {
         if (!cJSON_IsNull(e) && !cJSON_IsString(e))
-            save_error(d, type_error(json_kind(e), strct, path, "string"));
+            save_error(d, type_error(go_json_kind(e), strct, path, "string"));
     }
 }
 
@@ -509,7 +496,7 @@ static int decode_structlist(struct decoder *d, const cJSON *v, const struct mfi
     const cJSON *e;
 
     if (!cJSON_IsArray(v)) {
-        save_error(d, type_error(json_kind(v), strct, path, f->gotype));
+        save_error(d, type_error(go_json_kind(v), strct, path, f->gotype));
         return 0;
     }
     cJSON_ArrayForEach(e, v) {
@@ -519,7 +506,7 @@ static int decode_structlist(struct decoder *d, const cJSON *v, const struct mfi
         } else if (!cJSON_IsNull(e)) {
             char *t = xasprintf("v1.%s", elem->goname);
 
-            save_error(d, type_error(json_kind(e), strct, path, t));
+            save_error(d, type_error(go_json_kind(e), strct, path, t));
             free(t);
         }
     }
@@ -533,7 +520,7 @@ static void decode_int64(struct decoder *d, const cJSON *v, const struct mfield 
     char *lit, *val;
 
     if (!cJSON_IsNumber(v)) {
-        save_error(d, type_error(json_kind(v), strct, path, f->gotype));
+        save_error(d, type_error(go_json_kind(v), strct, path, f->gotype));
         return;
     }
     if (fits_int64(v->valuedouble))
@@ -555,11 +542,11 @@ static int decode_value(struct decoder *d, const cJSON *v, const struct mfield *
     switch (f->kind) {
     case MK_STRING:
         if (!cJSON_IsString(v))
-            save_error(d, type_error(json_kind(v), strct, path, f->gotype));
+            save_error(d, type_error(go_json_kind(v), strct, path, f->gotype));
         break;
     case MK_BOOL:
         if (!cJSON_IsBool(v))
-            save_error(d, type_error(json_kind(v), strct, path, f->gotype));
+            save_error(d, type_error(go_json_kind(v), strct, path, f->gotype));
         break;
     case MK_INT64:
         decode_int64(d, v, f, strct, path);
@@ -571,7 +558,7 @@ static int decode_value(struct decoder *d, const cJSON *v, const struct mfield *
         if (cJSON_IsString(v))
             d->fatal = rfc3339_error(v->valuestring);
         else
-            d->fatal = type_error(json_kind(v), strct, path, "string");
+            d->fatal = type_error(go_json_kind(v), strct, path, "string");
         return d->fatal != NULL;
     case MK_STRMAP:
         decode_strmap(d, v, f, strct, path);
@@ -620,7 +607,7 @@ char *objectmeta_decode_error(const cJSON *obj, const char *kind, const char *ve
     if (!md || cJSON_IsNull(md))
         return NULL;
     if (!cJSON_IsObject(md))
-        d.saved = type_error(json_kind(md), NULL, NULL, "v1.ObjectMeta");
+        d.saved = type_error(go_json_kind(md), NULL, NULL, "v1.ObjectMeta");
     else
         decode_struct(&d, md, &objectmeta_struct, NULL);
     if (d.fatal) { /* returned errors win over saved ones */

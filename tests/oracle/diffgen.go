@@ -21,7 +21,6 @@ import (
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -38,39 +37,20 @@ type crdKind struct {
 // standardKinds reads DIR/config/crd/standard: kind -> CRD facts.
 func standardKinds(crds string) (map[string]*crdKind, error) {
 	dir := filepath.Join(crds, "config", "crd", "standard")
-	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
-	if err != nil || len(files) == 0 {
-		return nil, fmt.Errorf("no CRDs in %s", dir)
-	}
-	sort.Strings(files)
 	kinds := map[string]*crdKind{}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
+	err := forEachCRD(dir, func(_ string, crd *apiextensionsv1.CustomResourceDefinition) error {
+		k := &crdKind{Kind: crd.Spec.Names.Kind, Plural: crd.Spec.Names.Plural,
+			Namespaced: crd.Spec.Scope == apiextensionsv1.NamespaceScoped}
+		for _, v := range crd.Spec.Versions {
+			if v.Served {
+				k.Versions = append(k.Versions, v.Name)
+			}
 		}
-		for _, doc := range splitYAML(data) {
-			js, err := yaml.YAMLToJSON(doc.data)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %v", f, err)
-			}
-			var tm metav1.TypeMeta
-			if json.Unmarshal(js, &tm) != nil || tm.Kind != "CustomResourceDefinition" {
-				continue
-			}
-			crd := &apiextensionsv1.CustomResourceDefinition{}
-			if err := json.Unmarshal(js, crd); err != nil {
-				return nil, fmt.Errorf("%s: %v", f, err)
-			}
-			k := &crdKind{Kind: crd.Spec.Names.Kind, Plural: crd.Spec.Names.Plural,
-				Namespaced: crd.Spec.Scope == apiextensionsv1.NamespaceScoped}
-			for _, v := range crd.Spec.Versions {
-				if v.Served {
-					k.Versions = append(k.Versions, v.Name)
-				}
-			}
-			kinds[k.Kind] = k
-		}
+		kinds[k.Kind] = k
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return kinds, nil
 }

@@ -111,24 +111,45 @@ type channel struct {
 func loadChannel(dir string) (*channel, error) {
 	scheme := kruntime.NewScheme()
 	apiextensionsinstall.Install(scheme)
-	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
-	if err != nil || len(files) == 0 {
-		return nil, fmt.Errorf("no CRDs in %s", dir)
-	}
 	ch := &channel{
 		served:   map[string]map[string]*servedVersion{},
 		schemas:  map[string]map[string]*structuralschema.Structural{},
 		preserve: map[string]bool{},
 	}
+	err := forEachCRD(dir, func(f string, crd *apiextensionsv1.CustomResourceDefinition) error {
+		if v := crd.Annotations[gwconsts.BundleVersionAnnotation]; v != gwconsts.BundleVersion {
+			return fmt.Errorf("%s: bundle version %q, want %s (is -crds the module this binary was built with?)",
+				f, v, gwconsts.BundleVersion)
+		}
+		scheme.Default(crd) // as the API server does when the CRD is created
+		if err := ch.add(crd); err != nil {
+			return fmt.Errorf("%s: %v", f, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ch, nil
+}
+
+// forEachCRD calls fn for every CustomResourceDefinition in DIR/*.yaml, the
+// files in sorted order, the documents in file order.
+func forEachCRD(dir string, fn func(file string, crd *apiextensionsv1.CustomResourceDefinition) error) error {
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil || len(files) == 0 {
+		return fmt.Errorf("no CRDs in %s", dir)
+	}
+	sort.Strings(files)
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, doc := range splitYAML(data) {
 			js, err := yaml.YAMLToJSON(doc.data)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %v", f, err)
+				return fmt.Errorf("%s: %v", f, err)
 			}
 			var tm metav1.TypeMeta
 			if json.Unmarshal(js, &tm) != nil || tm.Kind != "CustomResourceDefinition" {
@@ -136,19 +157,14 @@ func loadChannel(dir string) (*channel, error) {
 			}
 			crd := &apiextensionsv1.CustomResourceDefinition{}
 			if err := json.Unmarshal(js, crd); err != nil {
-				return nil, fmt.Errorf("%s: %v", f, err)
+				return fmt.Errorf("%s: %v", f, err)
 			}
-			if v := crd.Annotations[gwconsts.BundleVersionAnnotation]; v != gwconsts.BundleVersion {
-				return nil, fmt.Errorf("%s: bundle version %q, want %s (is -crds the module this binary was built with?)",
-					f, v, gwconsts.BundleVersion)
-			}
-			scheme.Default(crd) // as the API server does when the CRD is created
-			if err := ch.add(crd); err != nil {
-				return nil, fmt.Errorf("%s: %v", f, err)
+			if err := fn(f, crd); err != nil {
+				return err
 			}
 		}
 	}
-	return ch, nil
+	return nil
 }
 
 func internalValidation(crd *apiextensionsv1.CustomResourceDefinition, version string) (*apiextensionsinternal.CustomResourceValidation, error) {
