@@ -803,6 +803,131 @@ static int delete_step(struct run *r, const struct conf_target *t, char **why)
     return rc;
 }
 
+/* "k1=v1,k2=v2" of a Deployment's spec.selector.matchLabels, or NULL. */
+static char *selector_of(const cJSON *deploy)
+{
+    const cJSON *sel = jget(jget(deploy, "spec"), "selector"), *l;
+    struct sbuf sb = {0};
+
+    if (jget(sel, "matchExpressions"))
+        return NULL;
+    cJSON_ArrayForEach(l, jget(sel, "matchLabels")) {
+        if (!cJSON_IsString(l))
+            continue;
+        sb_printf(&sb, "%s%s=%s", sb.len ? "," : "", l->string, l->valuestring);
+    }
+    if (!sb.len) {
+        sb_release(&sb);
+        return NULL;
+    }
+    return sb_detach(&sb);
+}
+
+/* One ready endpoint per Pod IP of the slice's address family. */
+static cJSON *endpoints_for(const cJSON *pods, const char *family)
+{
+    cJSON *eps = cJSON_CreateArray();
+    const cJSON *pod, *ip;
+
+    cJSON_ArrayForEach(pod, jget(pods, "items")) {
+        const cJSON *md = jget(pod, "metadata");
+
+        cJSON_ArrayForEach(ip, jget(jget(pod, "status"), "podIPs")) {
+            const char *a = jstr(ip, "ip");
+            cJSON *ep, *cond, *ref;
+
+            if (!a || (strchr(a, ':') != NULL) != !strcmp(family, "IPv6"))
+                continue;
+            ep = cJSON_CreateObject();
+            cJSON_AddItemToObject(ep, "addresses", cJSON_CreateStringArray(&a, 1));
+            cond = cJSON_AddObjectToObject(ep, "conditions");
+            cJSON_AddBoolToObject(cond, "ready", 1);
+            cJSON_AddBoolToObject(cond, "serving", 1);
+            cJSON_AddBoolToObject(cond, "terminating", 0);
+            if (jstr(jget(pod, "spec"), "nodeName"))
+                cJSON_AddStringToObject(ep, "nodeName", jstr(jget(pod, "spec"), "nodeName"));
+            ref = cJSON_AddObjectToObject(ep, "targetRef");
+            cJSON_AddStringToObject(ref, "kind", "Pod");
+            cJSON_AddStringToObject(ref, "name", jstr(md, "name") ? jstr(md, "name") : "");
+            cJSON_AddStringToObject(ref, "namespace",
+                                    jstr(md, "namespace") ? jstr(md, "namespace") : "");
+            cJSON_AddStringToObject(ref, "uid", jstr(md, "uid") ? jstr(md, "uid") : "");
+            cJSON_AddItemToArray(eps, ep);
+        }
+    }
+    return eps;
+}
+
+static int fill_slice(struct run *r, const char *ns, const char *name, const cJSON *pods,
+                      char **why)
+{
+    struct kube_response resp = {0};
+    cJSON *patch = NULL, *eps;
+    const char *family;
+    int rc = -1;
+
+    if (kube_get(r->kc, "discovery.k8s.io/v1", "EndpointSlice", ns, name, &resp) != 0) {
+        *why = xasprintf("get EndpointSlice %s/%s: %s", ns, name, resp.error);
+        goto out;
+    }
+    family = jstr(resp.body, "addressType");
+    eps = endpoints_for(pods, family ? family : "IPv4");
+    if (!cJSON_GetArraySize(eps)) { /* no Pod IP of this family: as upstream, leave it */
+        cJSON_Delete(eps);
+        rc = 0;
+        goto out;
+    }
+    patch = cJSON_CreateObject();
+    cJSON_AddItemToObject(patch, "endpoints", eps);
+    kube_response_release(&resp);
+    rc = kube_merge_patch(r->kc, "discovery.k8s.io/v1", "EndpointSlice", ns, name, patch, NULL,
+                          &resp);
+    if (rc != 0)
+        *why = xasprintf("patch EndpointSlice %s/%s: %s", ns, name, resp.error);
+out:
+    cJSON_Delete(patch);
+    kube_response_release(&resp);
+    return rc;
+}
+
+static int endpoints_step(struct run *r, const struct conf_step_endpoints *e, char **why)
+{
+    const struct conf_target *d = &e->deployment;
+    struct kube_response resp = {0};
+    struct kube_list_opts lo = {0};
+    char *sel = NULL;
+    size_t i;
+    int rc = -1;
+
+    if (kube_get(r->kc, d->api_version, d->kind, d->namespace_, d->name, &resp) != 0) {
+        *why = xasprintf("get Deployment %s/%s: %s", d->namespace_, d->name, resp.error);
+        goto out;
+    }
+    sel = selector_of(resp.body);
+    if (!sel) {
+        *why = xasprintf("Deployment %s/%s: no spec.selector.matchLabels to find its Pods",
+                         d->namespace_, d->name);
+        goto out;
+    }
+    lo.label_selector = sel;
+    kube_response_release(&resp);
+    if (kube_list_all(r->kc, "v1", "Pod", d->namespace_, &lo, &resp) != 0) {
+        *why = xasprintf("list Pods of %s/%s: %s", d->namespace_, d->name, resp.error);
+        goto out;
+    }
+    if (!cJSON_GetArraySize(jget(resp.body, "items"))) {
+        *why = xasprintf("Deployment %s/%s has no Pods", d->namespace_, d->name);
+        goto out;
+    }
+    rc = 0;
+    for (i = 0; i < e->slices.n && rc == 0; i++)
+        rc = fill_slice(r, d->namespace_, e->slices.v[i], resp.body, why);
+out:
+    free(sel);
+    kube_response_release(&resp);
+    return rc;
+}
+
 /* ---- one scenario ----------------------------------------------------------- */
 
 static int is_case(const struct conf_step *s)
@@ -888,6 +1013,9 @@ static int exec_step(struct run *r, const struct conf_step *s, char **why, enum 
         break;
     case CONF_STEP_DELETE:
         rc = delete_step(r, &s->del, why);
+        break;
+    case CONF_STEP_ENDPOINTS:
+        rc = endpoints_step(r, &s->endpoints, why);
         break;
     }
     *cr = rc ? CONF_ERROR : CONF_PASS;

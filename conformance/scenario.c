@@ -1097,7 +1097,7 @@ static void step_request_release(struct conf_step_request *r)
 
 /* ---- steps -------------------------------------------------------------- */
 
-static const char step_actions[] = "apply wait request patch update delete";
+static const char step_actions[] = "apply wait request patch update delete endpoints";
 
 static void step_release(struct conf_step *s)
 {
@@ -1110,6 +1110,8 @@ static void step_release(struct conf_step *s)
     cJSON_Delete(s->update.obj);
     free(s->update.file);
     target_release(&s->del);
+    target_release(&s->endpoints.deployment);
+    conf_strlist_release(&s->endpoints.slices);
     memset(s, 0, sizeof(*s));
 }
 
@@ -1169,7 +1171,7 @@ static int step_action(const struct ld *ld, const cJSON *c, const char *path, co
     }
     if (n != 1)
         return fail(ld, c, path,
-                    "needs exactly one of: apply, wait, request, patch, update, delete");
+                    "needs exactly one of: apply, wait, request, patch, update, delete, endpoints");
     return 0;
 }
 
@@ -1225,6 +1227,28 @@ static int step_request(const struct ld *ld, const cJSON *c, const char *path, s
     return 0;
 }
 
+/* endpoints: {kind: Deployment, name, namespace?, slices: [EndpointSlice names]} */
+static int endpoints_value(const struct ld *ld, const cJSON *v, const char *path,
+                           struct conf_step *s)
+{
+    char p[PATHMAX];
+
+    s->kind = CONF_STEP_ENDPOINTS;
+    if (!cJSON_IsObject(v))
+        return fail(ld, v, path, "must be {kind: Deployment, name, slices: [...]}");
+    if (target_map(ld, v, path, "slices", &s->endpoints.deployment) != 0 ||
+        need(ld, v, path, "slices") != 0 ||
+        strlist_field(ld, v, "slices", path, &s->endpoints.slices) != 0)
+        return -1;
+    subpath(p, path, "kind");
+    if (strcmp(s->endpoints.deployment.kind, "Deployment") != 0)
+        return fail(ld, v, p, "must be Deployment (the Pods of its selector give the IPs)");
+    subpath(p, path, "slices");
+    if (!s->endpoints.slices.n)
+        return fail(ld, v, p, "must name at least one EndpointSlice");
+    return 0;
+}
+
 static int step_body(const struct ld *ld, const cJSON *c, const char *path, const char *action,
                      struct conf_step *s)
 {
@@ -1252,6 +1276,8 @@ static int step_body(const struct ld *ld, const cJSON *c, const char *path, cons
         s->kind = CONF_STEP_UPDATE;
         return update_value(ld, c, v, p, &s->update);
     }
+    if (!strcmp(action, "endpoints"))
+        return endpoints_value(ld, v, p, s);
     s->kind = CONF_STEP_DELETE;
     if (!cJSON_IsObject(v))
         return fail(ld, c, p, "must be {kind, name, ...}");
@@ -1276,7 +1302,8 @@ static int step_value(const struct ld *ld, const cJSON *c, const char *path, str
         return fail(ld, c, p, "only in a request step");
     }
     if (check_keys(ld, c, path,
-                   "name apply wait request expect expect_failure weights patch update delete"))
+                   "name apply wait request expect expect_failure weights patch update delete "
+                   "endpoints"))
         return -1;
     s->line = yamlj_line_of(ld->doc, c);
     if (nonempty_str_field(ld, c, "name", path, &s->name) != 0)

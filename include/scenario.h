@@ -274,10 +274,12 @@ char *conf_wait_describe(const struct conf_wait *w);
 enum conf_step_kind {
     CONF_STEP_APPLY = 1, /* create or update the objects (spec §1.6) */
     CONF_STEP_WAIT,
-    CONF_STEP_REQUEST, /* MakeRequestAndExpectEventuallyConsistentResponse, or ...Failure */
-    CONF_STEP_PATCH,   /* JSON merge patch (RFC 7386) of one object */
-    CONF_STEP_UPDATE,  /* full update (PUT with the live resourceVersion) */
-    CONF_STEP_DELETE,  /* delete, NotFound is fine, no wait */
+    CONF_STEP_REQUEST,   /* MakeRequestAndExpectEventuallyConsistentResponse, or ...Failure */
+    CONF_STEP_PATCH,     /* JSON merge patch (RFC 7386) of one object */
+    CONF_STEP_UPDATE,    /* full update (PUT with the live resourceVersion) */
+    CONF_STEP_DELETE,    /* delete, NotFound is fine, no wait */
+    CONF_STEP_ENDPOINTS, /* fill EndpointSlices with a Deployment's Pod IPs (HTTPRouteServiceTypes)
+                          */
 };
 
 struct conf_weight {
@@ -320,16 +322,28 @@ struct conf_step_patch {
     cJSON *merge; /* the merge patch document */
 };
 
+/*
+ * HTTPRouteServiceTypes' setup: the EndpointSlices named (in the
+ * Deployment's namespace) get one ready endpoint per IP of the Deployment's
+ * Pods whose family matches the slice's addressType; a slice with no
+ * matching IP is left alone.
+ */
+struct conf_step_endpoints {
+    struct conf_target deployment;
+    struct conf_strlist slices;
+};
+
 struct conf_step {
     enum conf_step_kind kind;
     char *name; /* the case name in reports; NULL: conf_step_default_name() */
     int line;
-    struct conf_manifests apply;      /* CONF_STEP_APPLY */
-    struct conf_wait wait;            /* CONF_STEP_WAIT */
-    struct conf_step_request request; /* CONF_STEP_REQUEST */
-    struct conf_step_patch patch;     /* CONF_STEP_PATCH */
-    struct conf_manifest update;      /* CONF_STEP_UPDATE: the whole new object */
-    struct conf_target del;           /* CONF_STEP_DELETE */
+    struct conf_manifests apply;          /* CONF_STEP_APPLY */
+    struct conf_wait wait;                /* CONF_STEP_WAIT */
+    struct conf_step_request request;     /* CONF_STEP_REQUEST */
+    struct conf_step_patch patch;         /* CONF_STEP_PATCH */
+    struct conf_manifest update;          /* CONF_STEP_UPDATE: the whole new object */
+    struct conf_target del;               /* CONF_STEP_DELETE */
+    struct conf_step_endpoints endpoints; /* CONF_STEP_ENDPOINTS */
 };
 
 /* ---- weighted backends (conformance/weights.c) --------------------------- */
