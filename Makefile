@@ -17,8 +17,12 @@ LIB_SRC     = $(sort $(wildcard lib/*.c))
 WEBHOOK_SRC = $(sort $(filter-out webhook/main.c,$(wildcard webhook/*.c)))
 CONF_SRC    = $(sort $(filter-out conformance/main.c,$(wildcard conformance/*.c)))
 CORE_SRC    = $(LIB_SRC) $(WEBHOOK_SRC)
-# the sanitized archive the tests link: everything but the two main()s
-TESTLIB_SRC = $(CORE_SRC) $(CONF_SRC)
+# Test fixtures (issue 6): the fixture gateway and the node agent, built on lib/.
+FIXGW_SRC   = $(sort $(filter-out tests/fixtures/gateway/main.c,$(wildcard tests/fixtures/gateway/*.c)))
+AGENT_SRC   = $(sort $(filter-out tests/fixtures/nodeagent/main.c,$(wildcard tests/fixtures/nodeagent/*.c)))
+FIXTURE_SRC = $(FIXGW_SRC) $(AGENT_SRC)
+# the sanitized archive the tests link: everything but the main()s
+TESTLIB_SRC = $(CORE_SRC) $(CONF_SRC) $(FIXTURE_SRC)
 TEST_SRC    = $(sort $(wildcard tests/*/test_*.c))
 TEST_BINS   = $(patsubst tests/%.c,build/san/tests/%,$(TEST_SRC))
 # Integration tests through a real kube-apiserver (tools/cluster-tests.sh).
@@ -34,6 +38,10 @@ san_obj = $(patsubst %.c,build/san/%.o,$(1))
         valgrind coverage cluster-up cluster-down cluster-status
 
 all: build/.deps-ok build/gwhook build/gwconform
+
+# The fixtures include their own headers.
+build/obj/tests/fixtures/%.o build/san/tests/fixtures/%.o: \
+    CPPFLAGS += -Itests/fixtures/gateway -Itests/fixtures/nodeagent
 
 # Install missing Debian packages; the build calls it when a package is missing.
 deps:
@@ -61,6 +69,17 @@ build/gwconform: $(call obj,conformance/main.c $(LIB_SRC) $(CONF_SRC))
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+build/fixture-gateway: $(call obj,tests/fixtures/gateway/main.c $(FIXGW_SRC) $(LIB_SRC))
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+build/nodeagent: $(call obj,tests/fixtures/nodeagent/main.c $(AGENT_SRC) $(LIB_SRC))
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+fixtures: build/fixture-gateway build/nodeagent
+.PHONY: fixtures
+
 build/san/libcore.a: $(call san_obj,$(TESTLIB_SRC))
 	@rm -f $@
 	$(Q)ar rcs $@ $^
@@ -77,7 +96,7 @@ build/san/tests/%: build/san/tests/%.o build/san/libcore.a
 # Every unit test under ASan+UBSan, then the CLI suite, then the spec-row
 # coverage report. The last line is the overall "N passed, N failed".
 test check: build/.deps-ok $(TEST_BINS) $(IT_BINS) build/san/gwhook build/gwhook \
-            build/san/gwconform build/gwconform
+            build/san/gwconform build/gwconform build/fixture-gateway build/nodeagent
 	@tools/run-tests.sh $(TEST_BINS)
 
 valgrind: build/gwhook
@@ -95,29 +114,33 @@ bench: build/gwhook build/bench_validate
 	@tools/bench-validate.sh
 	@tools/bench-serve.sh
 
-demo:
-	@echo "make demo: not yet available: it runs the conformance suite against the fixture gateway (issue 6). Meanwhile: make cluster-up, then build/gwconform list"; exit 2
+# The whole story on the local control plane (tools/demo.sh): cluster up, a
+# bad route denied by gwhook, gwconform against the fixture gateway, reports
+# in build/demo/, cluster down (also on Ctrl-C).
+demo: all build/fixture-gateway build/nodeagent
+	@tools/demo.sh
 
 # The local control plane (tools/cluster.sh; docs/CLUSTER.md): etcd and
 # kube-apiserver built from Go modules, the Gateway API CRDs from the module
 # cache, gwhook registered as the webhook. GATEWAY_API_CHANNEL=experimental,
 # GATEWAY_API_VERSION=v1.2.1, WEBHOOK=0 and CLUSTER_DIR change what comes up.
-cluster-up: build/gwhook
+cluster-up: build/gwhook build/nodeagent build/fixture-gateway
 	@tools/cluster.sh up
 cluster-down:
 	@tools/cluster.sh down
 cluster-status:
 	@tools/cluster.sh status
 
-LINT_SRC = $(filter-out webhook/schema_gen.c,$(CORE_SRC)) webhook/main.c $(CONF_SRC) conformance/main.c
+LINT_SRC = $(filter-out webhook/schema_gen.c,$(CORE_SRC)) webhook/main.c $(CONF_SRC) conformance/main.c \
+           $(wildcard tests/fixtures/*/*.c)
 lint: build/.deps-ok
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
-	  --std=c11 -Iinclude --suppress=missingIncludeSystem --inline-suppr $(LINT_SRC)
-	clang-tidy --quiet $(LINT_SRC) -- -Iinclude -std=c11 -D_GNU_SOURCE -DGATECHECK_VERSION='"$(VERSION)"'
+	  --std=c11 -Iinclude -Itests/fixtures/gateway -Itests/fixtures/nodeagent --suppress=missingIncludeSystem --inline-suppr $(LINT_SRC)
+	clang-tidy --quiet $(LINT_SRC) -- -Iinclude -Itests/fixtures/gateway -Itests/fixtures/nodeagent -std=c11 -D_GNU_SOURCE -DGATECHECK_VERSION='"$(VERSION)"'
 	clang-format --dry-run --Werror $(FORMATTED)
 	tools/banned.sh
 
-FORMATTED = $(filter-out webhook/schema_gen.c,$(wildcard include/*.h lib/*.h lib/*.c webhook/*.c conformance/*.c conformance/*.h tests/*.h tests/*/*.c))
+FORMATTED = $(filter-out webhook/schema_gen.c,$(wildcard include/*.h lib/*.h lib/*.c webhook/*.c conformance/*.c conformance/*.h tests/*.h tests/*/*.c tests/fixtures/*/*.[ch]))
 format:
 	clang-format -i $(FORMATTED)
 format-check:

@@ -100,7 +100,8 @@ __attribute__((unused)) static size_t testdata_list(const char *dir, char ***out
         (*out)[n++] = xasprintf("%s/%s", dir, e->d_name);
     }
     closedir(d);
-    qsort(*out, n, sizeof(**out), testdata_cmp);
+    if (n)
+        qsort(*out, n, sizeof(**out), testdata_cmp);
     return n;
 }
 
@@ -121,7 +122,7 @@ __attribute__((unused)) static void testdata_run(int argc, char **argv, const ch
     if (argc <= 1 && n == 0)
         ok(0, "%s has case files", dir);
     for (k = 0; k < n; k++) {
-        const char *path = argc > 1 ? argv[k + 1] : files[k];
+        const char *path = files ? files[k] : argv[k + 1];
         struct testdata_file f;
 
         if (testdata_load(path, &f) != 0) {

@@ -3,8 +3,11 @@
 # `make test` after the unit tests. Output is TAP, counted like the rest.
 #
 #   1. a cluster with the pinned Gateway API CRDs and the sanitized gwhook
-#      (build/san/gwhook) registered: tests/cluster/it_webhook, the
-#      tests/cluster/it_*.sh suites (gwhook certs --secret/--patch-webhooks),
+#      (build/san/gwhook) registered, kube-controller-manager and, when run
+#      as root, the node agent (NODE_AGENT=1, on its own bridge and pod CIDR
+#      so that a `make cluster-up` cluster's are left alone):
+#      tests/cluster/it_webhook, the tests/cluster/it_*.sh suites (gwhook
+#      certs --secret/--patch-webhooks, gwconform, the node agent's Pods),
 #      then every test that takes GATECHECK_KUBECONFIG (the lib/ client's);
 #   2. the same cluster with the webhook unregistered: the differential test
 #      (tools/differential.sh), our offline verdicts against the API server's;
@@ -95,8 +98,17 @@ suite() {
     [ $rc -eq 0 ] || grep -q '^not ok' build/.cluster-suite.out || tap FAIL "$name exited $rc"
 }
 
+# the node agent needs root (network namespaces); without it
+# tests/cluster/it_nodeagent.sh reports a skip
+agent=NODE_AGENT=0
+if [ "$(id -u)" = 0 ]; then
+    agent=NODE_AGENT=1
+else
+    echo "# not root: no node agent on $A (its suite is skipped)"
+fi
+
 mkdir -p build
-if up $A; then
+if up $A CONTROLLER_MANAGER=1 "$agent" BRIDGE=gctest0 POD_CIDR=10.244.250.0/24; then
     suite it_webhook env GATECHECK_CLUSTER_DIR=$A GATECHECK_CRDS=v1.6 build/san/tests/cluster/it_webhook
     for t in tests/cluster/it_*.sh; do
         suite "$t" env GATECHECK_CLUSTER_DIR=$A GWHOOK=build/san/gwhook sh "$t"

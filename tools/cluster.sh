@@ -22,6 +22,13 @@
 #   CONTROLLER_MANAGER  1: also run kube-controller-manager (Deployments make
 #                       Pods, EndpointSlices follow Services, namespaces finish
 #                       terminating, service accounts get created)
+#   NODE_AGENT          1: also run the node agent (implies CONTROLLER_MANAGER=1;
+#                       needs root): Pods are bound to Node gatecheck-node and
+#                       run as echo-basic processes, one network namespace each,
+#                       and become Ready with their own IP (docs/CLUSTER.md)
+#   NODEAGENT           the node agent binary (default build/nodeagent)
+#   POD_CIDR            the Pods' addresses (default 10.244.0.0/24)
+#   BRIDGE              the host bridge the Pods hang on (default gcbr0)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -31,6 +38,11 @@ case $DIR in /*) ;; *) DIR="$top/$DIR" ;; esac
 CHANNEL=${GATEWAY_API_CHANNEL:-standard}
 WEBHOOK=${WEBHOOK:-1}
 GWHOOK=${GWHOOK:-$top/build/gwhook}
+NODE_AGENT=${NODE_AGENT:-0}
+NODEAGENT=${NODEAGENT:-$top/build/nodeagent}
+POD_CIDR=${POD_CIDR:-10.244.0.0/24}
+BRIDGE=${BRIDGE:-gcbr0}
+[ "$NODE_AGENT" = 1 ] && CONTROLLER_MANAGER=1
 export PATH="$PATH:/usr/local/go/bin"
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod
 
@@ -312,6 +324,56 @@ unregister() {
     say "webhook configurations removed"
 }
 
+# nodeagent_start: the node agent, once the controller manager runs; waits
+# until its Node is Ready
+nodeagent_start() {
+    say "node agent: Pods on $BRIDGE, addresses of $POD_CIDR"
+    echo "$POD_CIDR" > "$DIR/pod-cidr"
+    start nodeagent "$DIR/logs/nodeagent.log" "$NODEAGENT" --kubeconfig "$DIR/kubeconfig" \
+        --echo-bin "$(cat "$DIR/echo-bin")" --pod-cidr "$POD_CIDR" --bridge "$BRIDGE" \
+        --state-dir "$DIR/nodeagent"
+    i=0
+    until api GET /api/v1/nodes/gatecheck-node 2> /dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+sys.exit(0 if any(c["type"] == "Ready" and c["status"] == "True"
+                  for c in d.get("status", {}).get("conditions", [])) else 1)' 2> /dev/null; do
+        if ! kill -0 "$(cat "$DIR/nodeagent.pid")" 2> /dev/null; then
+            tail -20 "$DIR/logs/nodeagent.log" >&2
+            die "the node agent exited (log: $DIR/logs/nodeagent.log)"
+        fi
+        i=$((i + 1))
+        [ $i -lt 120 ] || die "Node gatecheck-node not Ready after 30 s (log: $DIR/logs/nodeagent.log)"
+        sleep 0.25
+    done
+}
+
+# nodeagent_cleanup: remove what a node agent that did not stop cleanly left
+# on the host, as listed in its state file (tests/fixtures/nodeagent/state.c)
+nodeagent_cleanup() {
+    st=$DIR/nodeagent/state
+    [ -f "$st" ] || return 0
+    say "removing the network namespaces, veths and bridge the node agent left"
+    echo_bin=
+    while read -r kind rest; do
+        case $kind in
+            echo) echo_bin=$rest ;;
+            pod)
+                # shellcheck disable=SC2086
+                set -- $rest
+                case "$1 $2" in gcpod-*" "gcv*) ;; *) continue ;; esac
+                if [ "${3:-0}" -gt 0 ] && [ "$(readlink "/proc/$3/exe" 2> /dev/null)" = "$echo_bin" ]; then
+                    kill -KILL "$3" 2> /dev/null || true
+                fi
+                ip link del "$2" 2> /dev/null || true
+                ip netns del "$1" 2> /dev/null || true
+                ;;
+            bridge) ip link del "$rest" 2> /dev/null || true ;;
+        esac
+    done < "$st"
+    rm -f "$st"
+}
+
 stop_pid() {
     f="$DIR/$1.pid"
     [ -f "$f" ] || return 0
@@ -342,6 +404,13 @@ up() {
     say "building (or reusing) kube-apiserver, kube-controller-manager and etcd"
     bin=$(tools/cluster-build.sh) || exit $?
     echo "$bin" > "$DIR/bin"
+    if [ "$NODE_AGENT" = 1 ]; then
+        [ "$(id -u)" = 0 ] || die "NODE_AGENT=1 needs root (network namespaces, veths, a bridge)"
+        [ -x "$NODEAGENT" ] || die "$NODEAGENT not found: run make fixtures first"
+        command -v ip > /dev/null || die "ip not found: apt-get install iproute2"
+        say "building (or reusing) echo-basic"
+        tools/echo-build.sh > "$DIR/echo-bin" || exit $?
+    fi
     say "certificates"
     gen_pki
 
@@ -393,6 +462,7 @@ up() {
             --profiling=false --v=1
         wait_http controller-manager "https://127.0.0.1:$cport/healthz" -k
     fi
+    [ "$NODE_AGENT" = 1 ] && nodeagent_start
     install_crds
     if [ "$WEBHOOK" = 1 ]; then
         webhook_start
@@ -407,7 +477,8 @@ down() {
         say "nothing to stop ($DIR does not exist)"
         return 0
     }
-    for n in gwhook apiserver etcd; do
+    # the node agent first, while the API server can still hear it go
+    for n in nodeagent gwhook apiserver etcd; do
         stop_pid "$n"
     done
     # anything else that recorded a pid here (controller-manager, agents)
@@ -416,7 +487,9 @@ down() {
         n=${f##*/}
         stop_pid "${n%.pid}"
     done
+    nodeagent_cleanup
     if [ "${CLUSTER_KEEP_LOGS:-0}" = 1 ]; then
+        [ -d "$DIR/nodeagent/logs" ] && mv "$DIR/nodeagent/logs" "$DIR/logs/pods"
         rm -rf "$DIR.logs"
         mv "$DIR/logs" "$DIR.logs"
         say "logs kept in $DIR.logs"
