@@ -25,6 +25,9 @@
  */
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -561,6 +564,147 @@ static void set_blob(CURL *c, CURLoption opt, const char *pem)
     curl_easy_setopt(c, opt, &b);
 }
 
+/* Go's validHostname: non-empty labels of letters, digits, '-', '_' (':' too,
+   as Go allows), a pattern's "*" only as its whole first label, no bare "*";
+   an input (not a pattern) may end with one dot. */
+static int go_valid_name(const char *s, int pattern)
+{
+    size_t len = strlen(s), i, label = 0;
+
+    if (!pattern && len && s[len - 1] == '.')
+        len--;
+    if (!len || (len == 1 && s[0] == '*'))
+        return 0;
+    for (i = 0; i <= len; i++) {
+        char ch = i < len ? s[i] : '.';
+
+        if (ch == '.') {
+            if (!label)
+                return 0; /* an empty label */
+            label = 0;
+            continue;
+        }
+        if (pattern && i == 0 && ch == '*' && (len == 1 || s[1] == '.')) {
+            label++;
+            continue;
+        }
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '-' || ch == '_' || ch == ':'))
+            return 0;
+        label++;
+    }
+    return 1;
+}
+
+/* Go's matchHostnames, for a valid pattern and a valid input. */
+static int go_match(const char *pattern, const char *host)
+{
+    size_t pl = strlen(pattern), hl = strlen(host);
+    int first = 1;
+
+    if (hl && host[hl - 1] == '.')
+        hl--;
+    for (;;) {
+        const char *pd = memchr(pattern, '.', pl), *hd = memchr(host, '.', hl);
+        size_t pn = pd ? (size_t)(pd - pattern) : pl, hn = hd ? (size_t)(hd - host) : hl;
+        int wild = first && pn == 1 && pattern[0] == '*';
+
+        if (!wild && (pn != hn || strncasecmp(pattern, host, pn) != 0))
+            return 0;
+        if (!pd || !hd)
+            return !pd && !hd;
+        pattern = pd + 1;
+        pl -= pn + 1;
+        host = hd + 1;
+        hl -= hn + 1;
+        first = 0;
+    }
+}
+
+int conf_tls_name_matches(const char *pattern, const char *host)
+{
+    /* Go's VerifyHostname: wildcard and trailing-dot rules only between a
+       valid pattern and a valid name, an exact (case-insensitive) match
+       otherwise */
+    if (go_valid_name(pattern, 1) && go_valid_name(host, 0))
+        return go_match(pattern, host);
+    if (!*pattern || !strcmp(pattern, ".") || !*host || !strcmp(host, "."))
+        return 0;
+    return strcasecmp(pattern, host) == 0;
+}
+
+/* ---- Go's name check on libcurl's OpenSSL connections ---- */
+
+static int name_index = -1, curl_openssl;
+static pthread_once_t name_once = PTHREAD_ONCE_INIT;
+
+static int curl_uses_openssl(void)
+{
+    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+
+    return v && v->ssl_version && !strncmp(v->ssl_version, "OpenSSL/", 8);
+}
+
+/* Once: curl_version_info() rewrites static data, so threads must not call
+   it side by side. */
+static void name_index_init(void)
+{
+    name_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+    curl_openssl = curl_uses_openssl();
+}
+
+/* Any DNS SAN of the leaf covers name, or the IP SANs hold an IP name. */
+static int leaf_covers(X509 *leaf, const char *name)
+{
+    GENERAL_NAMES *sans;
+    int i, ok = 0, ip = X509_check_ip_asc(leaf, name, 0);
+
+    if (ip != -2) /* an IP literal (-2: not one): the IP SANs decide */
+        return ip == 1;
+    sans = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
+    for (i = 0; !ok && i < sk_GENERAL_NAME_num(sans); i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, i);
+        const unsigned char *d;
+        int len;
+        char *dns;
+
+        if (g->type != GEN_DNS)
+            continue;
+        d = ASN1_STRING_get0_data(g->d.dNSName);
+        len = ASN1_STRING_length(g->d.dNSName);
+        if (len <= 0 || memchr(d, 0, (size_t)len))
+            continue;
+        dns = xstrndup((const char *)d, (size_t)len);
+        ok = conf_tls_name_matches(dns, name);
+        free(dns);
+    }
+    GENERAL_NAMES_free(sans);
+    return ok;
+}
+
+/* OpenSSL's verify callback: the chain as OpenSSL judged it, then, for the
+   leaf, the server name as Go judges it. */
+static int verify_name(int preverify_ok, X509_STORE_CTX *store)
+{
+    SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+    const char *name = ssl ? SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), name_index) : NULL;
+
+    if (!preverify_ok || X509_STORE_CTX_get_error_depth(store) != 0 || !name)
+        return preverify_ok;
+    if (leaf_covers(X509_STORE_CTX_get_current_cert(store), name))
+        return 1;
+    X509_STORE_CTX_set_error(store, X509_V_ERR_HOSTNAME_MISMATCH);
+    return 0;
+}
+
+static CURLcode ssl_ctx_hook(CURL *c, void *ssl_ctx, void *name)
+{
+    (void)c;
+    SSL_CTX_set_ex_data(ssl_ctx, name_index, name);
+    SSL_CTX_set_verify(ssl_ctx, SSL_VERIFY_PEER, verify_name);
+    return CURLE_OK;
+}
+
 /* curl's TLS settings for an https hop; tls NULL: curl's default trust store. */
 static void set_tls(CURL *c, const struct conf_tls *tls)
 {
@@ -570,6 +714,14 @@ static void set_tls(CURL *c, const struct conf_tls *tls)
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
     if (!tls)
         return;
+    /* the chain as OpenSSL checks it, the name as Go does (upstream's
+       "*.org" certificate covers example.org for Go, not for OpenSSL) */
+    pthread_once(&name_once, name_index_init);
+    if (curl_openssl && name_index >= 0 && tls->server_name) {
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+        curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_hook);
+        curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, (void *)(uintptr_t)tls->server_name);
+    }
     /* CAPATH off as well: the CA PEM is the only trust store, as Go's RootCAs */
     set_blob(c, CURLOPT_CAINFO_BLOB, tls->ca_pem);
     curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
@@ -579,6 +731,17 @@ static void set_tls(CURL *c, const struct conf_tls *tls)
         set_blob(c, CURLOPT_SSLKEY_BLOB, tls->client_key_pem);
         curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
     }
+}
+
+/* Why a transfer failed, in curl's words (and the name a certificate lacks). */
+static char *perform_error(CURLcode rc, const struct resp *r, const struct conf_tls *tls)
+{
+    if (r->too_big)
+        return xasprintf("response body larger than %zu bytes", BODY_MAX);
+    if (rc == CURLE_PEER_FAILED_VERIFICATION && tls && tls->server_name &&
+        strstr(r->errbuf, "hostname mismatch"))
+        return xasprintf("%s: the certificate is not valid for %s", r->errbuf, tls->server_name);
+    return xstrdup(r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc));
 }
 
 /* Send hop h; 0, or -1 with *err set (curl's words). */
@@ -625,10 +788,8 @@ static int perform(const struct hop *h, const struct conf_request *req, const st
     if (rc == CURLE_OK) {
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
         curl_easy_getinfo(c, CURLINFO_HTTP_VERSION, &r->version);
-    } else if (r->too_big) {
-        *err = xasprintf("response body larger than %zu bytes", BODY_MAX);
     } else {
-        *err = xstrdup(r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc));
+        *err = perform_error(rc, r, tls);
     }
     curl_easy_cleanup(c);
     curl_slist_free_all(lines);

@@ -672,39 +672,58 @@ static int weights_step(struct run *r, const struct conf_step_request *q, const 
 }
 
 /* MakeRequestAndExpectEventuallyConsistentResponse (or ...Failure), spec §1.9. */
-static int request_step(struct run *r, const struct conf_step_request *q, char **why)
-{
-    const struct conf_timeouts *t = &r->o->timeouts;
-    const char *scheme = q->scheme ? q->scheme : "http";
-    struct conf_converge cv;
-    struct conf_tls tls = {0};
-    char *target, *last = NULL, *ca = NULL;
-    int rc = -1;
+/*
+ * One request case. prepare runs on the scenario's thread (it may ask the
+ * API server for the address or the CA); converge only sends requests, so
+ * consecutive cases converge side by side, as upstream's parallel subtests
+ * do.
+ */
+struct req_job {
+    struct run *r;
+    const struct conf_step_request *q;
+    const char *scheme;
+    char *target, *ca;
+    struct conf_tls tls;
+    int rc;
+    char *why;
+};
 
-    if (!strcmp(scheme, "https")) {
-        ca = secret_cert(r, &q->ca_secret, why);
-        if (!ca)
+static int request_prepare(struct run *r, const struct conf_step_request *q, struct req_job *j)
+{
+    memset(j, 0, sizeof(*j));
+    j->r = r;
+    j->q = q;
+    j->rc = -1;
+    j->scheme = q->scheme ? q->scheme : "http";
+    if (!strcmp(j->scheme, "https")) {
+        j->ca = secret_cert(r, &q->ca_secret, &j->why);
+        if (!j->ca)
             return -1;
-        tls.server_name = q->server_name;
-        tls.ca_pem = ca;
+        j->tls.server_name = q->server_name;
+        j->tls.ca_pem = j->ca;
     }
-    target = request_target(r, q, why);
-    if (!target) {
-        free(ca);
-        return -1;
-    }
+    j->target = request_target(r, q, &j->why);
+    return j->target ? 0 : -1;
+}
+
+static void request_converge(struct req_job *j)
+{
+    const struct conf_timeouts *t = &j->r->o->timeouts;
+    struct conf_converge cv;
+    char *last = NULL;
+
     conf_converge_start(&cv, now_s(), t->max_time_to_consistency);
     cv.required = t->required_consecutive_successes;
     cv.poll_seconds = t->default_poll_interval;
     for (;;) {
-        int ok = attempt(r, q, target, scheme, ca ? &tls : NULL, &last);
+        int ok = attempt(j->r, j->q, j->target, j->scheme, j->ca ? &j->tls : NULL, &last);
         enum conf_converge_next next;
 
         if (ok < 0)
             break; /* a 200 where a failure was expected: at once */
         next = conf_converge_step(&cv, now_s(), ok);
         if (next == CONF_CONVERGED) {
-            rc = 0;
+            j->rc = 0;
             break;
         }
         if (next == CONF_TIMED_OUT || conf_interrupted)
@@ -712,16 +731,33 @@ static int request_step(struct run *r, const struct conf_step_request *q, char *
         if (next == CONF_CONTINUE_AFTER_POLL)
             sleep_s(cv.poll_seconds);
     }
-    if (rc != 0)
-        *why = xasprintf("%s after %d attempts in %.0f s: %s",
-                         conf_interrupted ? "interrupted" : "no consistent answer", cv.attempts,
-                         t->max_time_to_consistency, last ? last : "(no attempt)");
-    else if (q->nweights)
-        rc = weights_step(r, q, target, scheme, ca ? &tls : NULL, why);
+    if (j->rc != 0)
+        j->why = xasprintf("%s after %d attempts in %.0f s: %s",
+                           conf_interrupted ? "interrupted" : "no consistent answer", cv.attempts,
+                           t->max_time_to_consistency, last ? last : "(no attempt)");
     free(last);
-    free(target);
-    free(ca);
-    return rc;
+}
+
+static void request_release(struct req_job *j)
+{
+    free(j->target);
+    free(j->ca);
+    free(j->why);
+}
+
+static int request_step(struct run *r, const struct conf_step_request *q, char **why)
+{
+    struct req_job j;
+
+    if (request_prepare(r, q, &j) == 0) {
+        request_converge(&j);
+        if (j.rc == 0 && q->nweights)
+            j.rc = weights_step(r, q, j.target, j.scheme, j.ca ? &j.tls : NULL, &j.why);
+    }
+    *why = j.why;
+    j.why = NULL;
+    request_release(&j);
+    return j.rc;
 }
 
 /* ---- other steps ------------------------------------------------------------ */
@@ -1022,6 +1058,89 @@ static int exec_step(struct run *r, const struct conf_step *s, char **why, enum 
     return rc;
 }
 
+/* Record a case's result and print its line. */
+static void record_case(struct conf_scenario_result *res, const struct conf_scenario *sc,
+                        char *name, enum conf_result cr, const char *why, double seconds)
+{
+    struct conf_case_result *c = add_case(res, name);
+
+    c->result = cr;
+    c->seconds = seconds;
+    if (why && cr != CONF_PASS) {
+        c->message = first_line(why);
+        c->detail = xstrdup(why);
+    }
+    /* named by scenario too: parallel scenarios' lines interleave */
+    progress("  %-4s %s: %s (%.1fs)%s%s", result_word(cr), sc->name, c->name, c->seconds,
+             cr != CONF_PASS ? ": " : "", cr != CONF_PASS ? c->message : "");
+    worst(&res->result, cr);
+}
+
+static int plain_request(const struct conf_step *s)
+{
+    return s->kind == CONF_STEP_REQUEST && !s->request.nweights;
+}
+
+#define REQ_BATCH 16 /* request cases converging at once */
+
+static void *converge_thread(void *arg)
+{
+    request_converge(arg);
+    return NULL;
+}
+
+/* Steps [from, to) are plain request cases: converge them side by side
+   (REQ_BATCH at a time), then record them in order. */
+static void run_request_group(struct run *r, const struct conf_scenario *sc, size_t from, size_t to,
+                              struct conf_scenario_result *res)
+{
+    struct req_job jobs[REQ_BATCH];
+    pthread_t tids[REQ_BATCH];
+    int started[REQ_BATCH], prepared[REQ_BATCH];
+    size_t k, n = to - from;
+    double start = now_s();
+
+    memset(jobs, 0, sizeof(jobs));
+    for (k = 0; k < n; k++) {
+        started[k] = 0;
+        /* interrupted: the cases not started are skipped, as one by one */
+        prepared[k] =
+            !conf_interrupted && request_prepare(r, &sc->steps[from + k].request, &jobs[k]) == 0;
+        if (!prepared[k])
+            continue;
+        started[k] = pthread_create(&tids[k], NULL, converge_thread, &jobs[k]) == 0;
+        if (!started[k])
+            request_converge(&jobs[k]); /* no thread: in turn, then */
+    }
+    for (k = 0; k < n; k++) {
+        const struct conf_step *s = &sc->steps[from + k];
+        char *name = s->name ? xstrdup(s->name) : conf_step_default_name(sc, from + k);
+
+        if (started[k])
+            pthread_join(tids[k], NULL);
+        if (!prepared[k] && conf_interrupted && !jobs[k].why) {
+            struct conf_case_result *c = add_case(res, name);
+
+            c->result = CONF_SKIP;
+            c->message = xstrdup("not run: interrupted");
+            continue;
+        }
+        record_case(res, sc, name, jobs[k].rc == 0 ? CONF_PASS : CONF_FAIL, jobs[k].why,
+                    now_s() - start);
+        request_release(&jobs[k]);
+    }
+}
+
+/* The end of the run of plain request cases starting at i (at most REQ_BATCH). */
+static size_t request_group_end(const struct conf_scenario *sc, size_t i)
+{
+    size_t j = i;
+
+    while (j < sc->nsteps && j - i < REQ_BATCH && plain_request(&sc->steps[j]))
+        j++;
+    return j;
+}
+
 static void run_steps(struct run *r, const struct conf_scenario *sc,
                       struct conf_scenario_result *res)
 {
@@ -1030,13 +1149,18 @@ static void run_steps(struct run *r, const struct conf_scenario *sc,
 
     for (i = 0; i < sc->nsteps; i++) {
         const struct conf_step *s = &sc->steps[i];
-        char *why = NULL, *name = is_case(s)
-                                      ? (s->name ? xstrdup(s->name) : conf_step_default_name(sc, i))
-                                      : NULL;
+        char *why = NULL, *name;
         double start = now_s();
         int rc = 0;
         enum conf_result cr = CONF_PASS;
+        size_t end = request_group_end(sc, i);
 
+        if (!conf_interrupted && aborted_at == sc->nsteps && end - i > 1) {
+            run_request_group(r, sc, i, end, res);
+            i = end - 1;
+            continue;
+        }
+        name = is_case(s) ? (s->name ? xstrdup(s->name) : conf_step_default_name(sc, i)) : NULL;
         if (conf_interrupted || aborted_at < sc->nsteps) {
             if (name) {
                 struct conf_case_result *c = add_case(res, name);
@@ -1049,19 +1173,9 @@ static void run_steps(struct run *r, const struct conf_scenario *sc,
         }
         rc = exec_step(r, s, &why, &cr);
         if (name) {
-            struct conf_case_result *c = add_case(res, name);
-
-            c->result = cr;
-            c->seconds = now_s() - start;
-            if (why && cr != CONF_PASS) {
-                c->message = first_line(why);
-                c->detail = xstrdup(why);
-            }
-            progress("  %-4s %s (%.1fs)%s%s", result_word(cr), c->name, c->seconds,
-                     cr != CONF_PASS ? ": " : "", cr != CONF_PASS ? c->message : "");
-            worst(&res->result, cr);
+            record_case(res, sc, name, cr, why, now_s() - start);
         } else if (rc) {
-            progress("  %s step %zu (line %d): %s", result_word(cr), i + 1, s->line,
+            progress("  %s %s: step %zu (line %d): %s", result_word(cr), sc->name, i + 1, s->line,
                      why ? why : "");
             worst(&res->result, cr);
             if (!res->message)
@@ -1134,7 +1248,7 @@ static void run_scenario(struct run *r, const struct conf_scenario *sc,
         if (apply_one(r, &sc->manifests.v[i], &why) != 0) {
             res->result = CONF_ERROR;
             res->message = why;
-            progress("  ERROR %s", why);
+            progress("  ERROR %s: %s", sc->name, why);
             break;
         }
     }
@@ -1328,43 +1442,41 @@ static int gatewayclass_accepted(struct run *r, char *err, size_t errlen)
     return rc;
 }
 
-/* The TLS material of spec §3.4 that the base Gateways need. */
-static int base_certificates(struct run *r, char *err, size_t errlen)
+/*
+ * One kubernetes.io/tls Secret of spec §3.4: a leaf for dns, with its CA
+ * appended to tls.crt (trusting tls.crt as the roots, as upstream's tests
+ * do with their self-signed leaf, then verifies the chain). Created once: a
+ * re-run keeps the old material, as upstream.
+ */
+static int tls_secret(struct run *r, const char *ns, const char *name, const char *const *dns,
+                      char *err, size_t errlen)
 {
-    static const char *const dns[] = {"*", "*.org", "*.wildcard.org", NULL};
     struct certs_pem ca = {0}, leaf = {0};
     struct certs_request req = {.common_name = "default", .dns = dns, .validity_days = 365};
     struct kube_response resp = {0};
     cJSON *sec, *data, *md;
-    char cerr[256];
+    char cerr[256], *chain;
     int rc = -1;
 
     if (certs_create_ca("gatewayapi", 365, &ca, cerr, sizeof(cerr)) != 0 ||
         certs_issue(&ca, &req, &leaf, cerr, sizeof(cerr)) != 0) {
-        snprintf(err, errlen, "cannot make the base certificates: %s", cerr);
+        snprintf(err, errlen, "cannot make the certificate of Secret %s/%s: %s", ns, name, cerr);
         goto out;
     }
     sec = cJSON_CreateObject();
     cJSON_AddStringToObject(sec, "apiVersion", "v1");
     cJSON_AddStringToObject(sec, "kind", "Secret");
     md = cJSON_AddObjectToObject(sec, "metadata");
-    cJSON_AddStringToObject(md, "name", "tls-validity-checks-certificate");
-    cJSON_AddStringToObject(md, "namespace", CONF_DEFAULT_NAMESPACE);
+    cJSON_AddStringToObject(md, "name", name);
+    cJSON_AddStringToObject(md, "namespace", ns);
     cJSON_AddStringToObject(sec, "type", "kubernetes.io/tls");
     data = cJSON_AddObjectToObject(sec, "stringData");
-    {
-        /* leaf then CA: trusting tls.crt as the roots (upstream's tests do)
-           then verifies the chain, as with upstream's self-signed leaf */
-        char *chain = xasprintf("%s%s", leaf.cert, ca.cert);
-
-        cJSON_AddStringToObject(data, "tls.crt", chain);
-        free(chain);
-    }
+    chain = xasprintf("%s%s", leaf.cert, ca.cert);
+    cJSON_AddStringToObject(data, "tls.crt", chain);
+    free(chain);
     cJSON_AddStringToObject(data, "tls.key", leaf.key);
-    /* created once: a re-run keeps the old material, as upstream */
     if (kube_create(r->kc, sec, NULL, &resp) != 0 && resp.status != 409) {
-        snprintf(err, errlen, "cannot create Secret tls-validity-checks-certificate: %s",
-                 resp.error);
+        snprintf(err, errlen, "cannot create Secret %s/%s: %s", ns, name, resp.error);
     } else {
         if (resp.status != 409)
             created_add(r, sec);
@@ -1376,6 +1488,20 @@ out:
     certs_pem_release(&ca);
     certs_pem_release(&leaf);
     return rc;
+}
+
+/* The TLS material of spec §3.4 that the base Gateways and the core
+   scenarios use: the HTTPS listener's certificate, and the Secret in
+   another namespace that the GatewaySecret* scenarios reference. */
+static int base_certificates(struct run *r, char *err, size_t errlen)
+{
+    static const char *const listener[] = {"*", "*.org", "*.wildcard.org", NULL};
+    static const char *const web[] = {"*", NULL};
+
+    if (tls_secret(r, CONF_DEFAULT_NAMESPACE, "tls-validity-checks-certificate", listener, err,
+                   errlen) != 0)
+        return -1;
+    return tls_secret(r, "gateway-conformance-web-backend", "certificate", web, err, errlen);
 }
 
 static int load_base(struct run *r, char *err, size_t errlen)

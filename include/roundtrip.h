@@ -136,6 +136,17 @@ struct conf_tls {
 int conf_roundtrip_tls(const char *gw_addr, const char *scheme, const struct conf_request *req,
                        const struct conf_tls *tls, long timeout_ms, struct conf_captured *out);
 
+/*
+ * Does a certificate name (a DNS SAN) cover host, as Go's crypto/x509
+ * VerifyHostname decides (what upstream's suite verifies with)? Between a
+ * valid pattern and a valid name: case-insensitive, the name's trailing dot
+ * ignored, the same number of labels, "*" only as the whole leftmost label,
+ * matching any one label: "*.org" covers "example.org" (OpenSSL, libcurl's
+ * TLS, refuses a wildcard that close to the top). Otherwise (a bare "*", an
+ * empty label, a pattern's trailing dot) only an exact match.
+ */
+int conf_tls_name_matches(const char *pattern, const char *host);
+
 /* conf_roundtrip_tls() without a TLS config: for "http" (an "https" request fails). */
 int conf_roundtrip(const char *gw_addr, const char *scheme, const struct conf_request *req,
                    long timeout_ms, struct conf_captured *out);

@@ -1082,7 +1082,9 @@ static struct {
 
 static int tls_material(void)
 {
-    static const char *const dns[] = {TLS_NAME, NULL};
+    /* "*" and "*.org" as upstream's listener certificate (spec §3.4):
+       Go's verification lets "*.org" cover example.org, OpenSSL's does not */
+    static const char *const dns[] = {TLS_NAME, "*", "*.org", NULL};
     static const char *const client_dns[] = {"client.example.com", NULL};
     struct certs_request server = {.dns = dns, .validity_days = 1};
     struct certs_request client = {.dns = client_dns, .validity_days = 1};
@@ -1164,6 +1166,64 @@ static void test_tls_ok(void)
     free(addr);
 }
 
+/* Upstream's HTTPS listener certificate names "*.org": Go accepts it for
+   example.org, and so must we (spec §3.4, HTTPRouteHTTPSListener). */
+static void test_tls_go_names(void)
+{
+    static const char *const names[] = {"example.org", "second-example.org", "EXAMPLE.ORG."};
+    struct conf_request req;
+    struct conf_captured got;
+    size_t i;
+
+    req_init(&req, NULL, "/");
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        struct conf_tls tls = {.server_name = names[i], .ca_pem = tsrv.ca.cert};
+        int rc = rt_tls(&req, &tls, &got);
+
+        ok(rc == 0 && got.status == 200, "https: \"*.org\" covers %s, as in Go (%s)", names[i],
+           nz_str(got.error));
+        conf_captured_release(&got);
+    }
+    conf_request_release(&req);
+}
+
+/* Go's crypto/x509 matchHostnames, table-driven. */
+static void test_name_matches(void)
+{
+    static const struct {
+        const char *pattern, *host;
+        int want;
+    } t[] = {
+        {"example.org", "example.org", 1},
+        {"EXAMPLE.org", "example.ORG", 1},
+        {"example.org.", "example.org", 0},
+        {"example.org.", "example.org.", 1},
+        {"example.org", "example.org.", 1},
+        {"*.org", "example.org", 1},
+        {"*.org", "a.example.org", 0},
+        {"*.example.org", "a.example.org", 1},
+        {"*.example.org", "example.org", 0},
+        {"*", "example.org", 0},
+        {"*", "localhost", 0},
+        {"*", "*", 1},
+        {"a..org", "a..org", 1},
+        {"*.a..org", "x.a..org", 0},
+        {"a*.org", "ab.org", 0},
+        {"*.*.org", "a.b.org", 0},
+        {"example.org", "example.com", 0},
+        {"", "example.org", 0},
+        {"example.org", "", 0},
+        {"example.org", "xexample.org", 0},
+        {"org", "example.org", 0},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+        ok(conf_tls_name_matches(t[i].pattern, t[i].host) == t[i].want,
+           "name check: \"%s\" %s \"%s\"", t[i].pattern, t[i].want ? "covers" : "does not cover",
+           t[i].host);
+}
+
 static void test_tls_refused(void)
 {
     struct conf_tls wrong_name = {.server_name = "other.example.com", .ca_pem = tsrv.ca.cert};
@@ -1227,6 +1287,7 @@ static void test_tls(void)
     tsrv.d = daemon_start(tsrv.server.key, tsrv.server.cert, &tsrv.port);
     if (ok(tsrv.d && tsrv.port, "the TLS echo server starts on loopback (port %u)", tsrv.port)) {
         test_tls_ok();
+        test_tls_go_names();
         test_tls_refused();
         test_tls_config();
     }
@@ -1238,6 +1299,7 @@ static void test_tls(void)
 int main(void)
 {
     util_init_cjson();
+    test_name_matches();
     curl_global_init(CURL_GLOBAL_DEFAULT);
     test_hosts();
     test_request_uri();
