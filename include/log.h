@@ -8,6 +8,7 @@
 #define GC_LOG_H
 
 #include <cjson/cJSON.h>
+#include <stdarg.h>
 
 enum log_level { LOGL_DEBUG, LOGL_INFO, LOGL_WARN, LOGL_ERROR };
 
@@ -24,5 +25,11 @@ void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(pri
  * ts, level and msg. Takes ownership of 'fields' in every case.
  */
 void log_fields(enum log_level lvl, const char *msg, cJSON *fields);
+
+/*
+ * libmicrohttpd's MHD_OPTION_EXTERNAL_LOGGER: its own messages (TLS
+ * handshake failures, resets) as debug lines, trailing newlines dropped.
+ */
+void log_mhd(void *cls, const char *fmt, va_list ap);
 
 #endif

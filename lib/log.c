@@ -108,3 +108,21 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
     va_end(ap);
     log_fields(lvl, buf, NULL);
 }
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+void log_mhd(void *cls, const char *fmt, va_list ap)
+{
+    char buf[512];
+    size_t n;
+
+    (void)cls;
+    if (!log_enabled(LOGL_DEBUG))
+        return;
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    n = strlen(buf);
+    while (n && buf[n - 1] == '\n')
+        buf[--n] = '\0';
+    log_fields(LOGL_DEBUG, buf, NULL);
+}
+#pragma GCC diagnostic pop

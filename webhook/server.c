@@ -466,25 +466,6 @@ static enum MHD_Result on_plain(void *cls, struct MHD_Connection *c, const char 
     return send_body(c, NULL, 404, xstrdup("not found\n"), "text/plain");
 }
 
-/* libmicrohttpd's own messages (TLS handshake failures, resets): debug level. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-    char buf[512];
-    size_t n;
-
-    (void)cls;
-    if (!log_enabled(LOGL_DEBUG))
-        return;
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    n = strlen(buf);
-    while (n && buf[n - 1] == '\n')
-        buf[--n] = '\0';
-    log_fields(LOGL_DEBUG, buf, NULL);
-}
-#pragma GCC diagnostic pop
-
 /* ---- start and stop ---- */
 
 /* Daemon i of s->ntls, on s->tls_fd[i]; --conn-limit is split as MHD splits it over a pool. */
@@ -495,22 +476,22 @@ static struct MHD_Daemon *start_tls(struct server *s, unsigned i)
     unsigned limit = s->cfg.conn_limit / s->ntls + (i < s->cfg.conn_limit % s->ntls);
 
     return MHD_start_daemon(
-        flags, 0, NULL, NULL, on_webhook, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+        flags, 0, NULL, NULL, on_webhook, s, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
         MHD_OPTION_LISTEN_SOCKET, s->tls_fd[i], MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.conn_timeout,
         MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
         MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
         MHD_OPTION_HTTPS_CERT_CALLBACK, certstore_retrieve, MHD_OPTION_NOTIFY_CONNECTION,
         certstore_notify_connection, s->certs, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
+        MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_END);
 }
 
 static struct MHD_Daemon *start_plain(struct plain *p, int fd)
 {
     return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG, 0,
-                            NULL, NULL, on_plain, p, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+                            NULL, NULL, on_plain, p, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
                             MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_TIMEOUT,
                             (unsigned)10, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
-                            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
+                            MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_END);
 }
 
 /* Bind the plain ports (one daemon when probes and metrics share a port). */
