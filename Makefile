@@ -108,10 +108,15 @@ build/bench_validate: $(call obj,tests/bench/bench_validate.c $(CORE_SRC))
 bench-validate: build/bench_validate
 	@tools/bench-validate.sh
 
-# Validations per core, then the served webhook against the upstream Go
+build/bench_xcheck: $(call obj,tests/bench/bench_xcheck.c $(CORE_SRC))
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# Validations per core, the cost of the cross-object checks and of the watch
+# cache (tests/bench/bench_xcheck.c), then the served webhook against the upstream Go
 # webhook and nginx over TLS (tools/bench-serve.sh; docs/BENCHMARKS.md).
-bench: build/gwhook build/bench_validate
+bench: build/gwhook build/bench_validate build/bench_xcheck
 	@tools/bench-validate.sh
+	@build/bench_xcheck
 	@tools/bench-serve.sh
 
 # The whole story on the local control plane (tools/demo.sh): cluster up, a

@@ -74,13 +74,22 @@ static const char usage_text[] =
     "  --report-output FILE         the ConformanceReport's path (default in --report-dir)\n"
     "  --organization, --project, --url, --version, --contact LIST, --mode NAME\n"
     "                               the report's implementation fields and mode\n"
-    "  With SONOBUOY_RESULTS_DIR set, the reports go there too and a 'done' file\n"
-    "  lists them (the Sonobuoy plugin contract).\n"
+    "  With SONOBUOY_RESULTS_DIR set, the reports are also written there and packed\n"
+    "  into gwconform-results.tar.gz, and a 'done' file there holds the tarball's\n"
+    "  path (the Sonobuoy plugin contract).\n"
     "\n"
-    "exit status: 0 every scenario that ran passed, 1 a scenario failed,\n"
-    "2 the run could not happen (bad flags or scenarios, no cluster, GatewayClass\n"
-    "not accepted, base environment not ready); SIGINT stops the run, deletes what\n"
-    "it created and still writes the reports (cases not run are skipped).\n";
+    "  -h, --help                   this text on stdout\n"
+    "\n"
+    "exit status: 0 every scenario that ran passed (skipped and not supported ones\n"
+    "do not count); 1 a scenario failed or could not be judged (FAIL or ERROR), or\n"
+    "the scenarios were interrupted; 2 the run could not happen (bad flags or\n"
+    "scenarios, no cluster, CRDs of another version, GatewayClass not accepted, base\n"
+    "environment not ready or interrupted while being set up) or the reports could\n"
+    "not be written.\n"
+    "\n"
+    "SIGINT or SIGTERM stops the run: no new step starts, what was created is\n"
+    "deleted, and once the scenarios have started the reports are still written\n"
+    "(cases not run are reported skipped).\n";
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
 {
@@ -229,7 +238,6 @@ enum {
     OPT_VERSION,
     OPT_CONTACT,
     OPT_MODE,
-    OPT_DEBUG,
 };
 
 static const struct option run_longopts[] = {
@@ -259,7 +267,6 @@ static const struct option run_longopts[] = {
     {"version", required_argument, NULL, OPT_VERSION},
     {"contact", required_argument, NULL, OPT_CONTACT},
     {"mode", required_argument, NULL, OPT_MODE},
-    {"debug", no_argument, NULL, OPT_DEBUG},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -376,9 +383,6 @@ static int set_run_opt(int opt, const char *arg, struct run_args *a)
         return 0;
     case OPT_ECHO:
         o->echo_image = arg;
-        return 0;
-    case OPT_DEBUG:
-        o->debug = 1;
         return 0;
     default:
         return set_report_opt(opt, arg, a);

@@ -134,6 +134,16 @@ struct kube_client_opts {
     size_t max_body;         /* response body (and watch event) cap; 0: 64 MiB */
     long exec_timeout_ms;    /* exec plugin run time; 0: 60 s (interactive: 5 min) */
     const char *user_agent;  /* NULL: "gatecheck/VERSION" */
+    /*
+     * Cancellation of every request of this client, watches included: called
+     * on the requesting thread about once a second while a request connects,
+     * waits or streams, and between the slices of a Retry-After wait. When it
+     * returns non-zero the request ends: it fails with KUBE_FAIL_CANCELLED (a
+     * watch returns KUBE_WATCH_STOPPED). Typically reads another thread's
+     * stop flag. NULL: requests run to their timeouts.
+     */
+    int (*cancel)(void *arg);
+    void *cancel_arg;
 };
 
 struct kube_client;
@@ -174,6 +184,7 @@ enum kube_failure {
     KUBE_FAIL_RESPONSE,   /* an answer we cannot use: too big, not JSON */
     KUBE_FAIL_NOT_SERVED, /* discovery: the kind or apiVersion is not served */
     KUBE_FAIL_USAGE,      /* bad arguments: an object without apiVersion, kind, name */
+    KUBE_FAIL_CANCELLED,  /* the client's cancel hook asked to stop (kube_client_opts) */
 };
 
 /* An all-zero struct is an empty response; kube_response_release() frees it. */
@@ -287,7 +298,7 @@ enum kube_watch_result {
     KUBE_WATCH_ERROR = -1, /* resp->error says why */
     KUBE_WATCH_END = 0,    /* the server closed the stream (timeoutSeconds) or it broke:
                               watch again from the last resourceVersion seen */
-    KUBE_WATCH_STOPPED,    /* the callback asked to stop */
+    KUBE_WATCH_STOPPED,    /* the callback or the client's cancel hook asked to stop */
     KUBE_WATCH_GONE,       /* 410 Gone/Expired: resourceVersion too old, list again */
 };
 
@@ -309,7 +320,10 @@ struct kube_watch_opts {
  * GET ...?watch=1&allowWatchBookmarks=true&resourceVersion=..&timeoutSeconds=N
  * and deliver the newline-delimited events to fn. The transfer's own timeout
  * is timeout_seconds + 30 s. Returns a kube_watch_result; ERROR events other
- * than 410 end the watch with KUBE_WATCH_ERROR and the Status message.
+ * than 410 end the watch with KUBE_WATCH_ERROR and the Status message. fn's
+ * return value can only act when an event arrives: to end a quiet watch from
+ * elsewhere, give the client a cancel hook (kube_client_opts), which ends it
+ * within about a second with KUBE_WATCH_STOPPED (resp: KUBE_FAIL_CANCELLED).
  */
 int kube_watch(struct kube_client *c, const char *api_version, const char *kind, const char *ns,
                const struct kube_watch_opts *opts, kube_watch_fn fn, void *arg,

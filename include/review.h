@@ -18,6 +18,14 @@ struct review_config {
                                   API server pruned the object already, unknown fields warn */
     const char *webhook_name;  /* for log lines only; the API server prefixes denial messages
                                   with its own 'admission webhook "<name>" denied the request' */
+    /* Checks across objects (issue 8), for an object that /validate found
+       valid on CREATE or UPDATE: findings are appended to out (errors deny,
+       warnings warn), the count returned. obj is the object as admitted
+       (defaults applied), old the old one on UPDATE. NULL: none. The only
+       way review_handle() reaches beyond its arguments. */
+    size_t (*cross)(void *arg, const cJSON *obj, const cJSON *old, enum validate_op op,
+                    struct verr_list *out);
+    void *cross_arg;
 };
 
 /* What happened, for logs and metrics. Strings are copies, cut to fit;

@@ -34,7 +34,6 @@ struct conf_opts {
     int cleanup_base, cleanup_test;
     int allow_crds_mismatch;
     int skip_provisional;
-    int debug;
     int parallel; /* scenarios marked parallel run this many at a time (<= 1: serially) */
     const char *mode;
     struct conf_timeouts timeouts;

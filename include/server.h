@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "review.h"
+#include "util.h"
 
 struct server_config {
     const char *cert_dir;        /* holds tls.crt and tls.key (a mounted Secret) */
@@ -27,6 +28,13 @@ struct server_config {
     unsigned conn_limit;         /* open webhook connections at most */
     unsigned cert_poll;          /* seconds between looks at cert_dir */
     struct review_config review; /* not owned: strings must outlive the server */
+    /* More to readiness and /metrics (the watch cache of issue 8); NULL: none.
+       not_ready returns 0 when ready, else 1 with the reason /readyz gives
+       in why; metrics_extra appends exposition lines. Called from probe
+       threads. */
+    int (*not_ready)(void *arg, char *why, size_t len);
+    void (*metrics_extra)(struct sbuf *out, void *arg);
+    void *hook_arg;
 };
 
 struct server;

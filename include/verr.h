@@ -22,6 +22,7 @@
     X(FORBIDDEN, "FieldValueForbidden", "Forbidden")            \
     X(TYPE_INVALID, "FieldValueTypeInvalid", "Invalid value")    \
     X(UNKNOWN_FIELD, "FieldValueUnknown", "unknown field")      \
+    X(NOT_FOUND, "FieldValueNotFound", "Not found")             \
     X(NOTE, "", "")
 
 enum verr_type {

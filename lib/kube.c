@@ -510,6 +510,7 @@ struct xfer {
     char **warnings;
     size_t nwarnings;
     long retry_after; /* -1: none */
+    int cancelled;    /* the client's cancel hook ended the transfer */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -601,6 +602,28 @@ static size_t on_header(char *p, size_t size, size_t nitems, void *arg)
     }
     free(line);
     return n;
+}
+
+/* The client's cancel hook says stop. */
+static int cancel_requested(const struct kube_client *c)
+{
+    return c->o.cancel && c->o.cancel(c->o.cancel_arg);
+}
+
+/* libcurl's progress callback: as data moves, and about once a second when idle. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    struct xfer *x = arg;
+
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    if (!cancel_requested(x->c))
+        return 0;
+    x->cancelled = 1;
+    return 1; /* CURLE_ABORTED_BY_CALLBACK */
 }
 
 static struct curl_slist *hdr(struct curl_slist *l, const char *s)
@@ -747,6 +770,11 @@ static void setup_easy(struct kube_client *c, const struct req *r, struct xfer *
         curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
     if (c->proxy)
         curl_easy_setopt(h, CURLOPT_PROXY, c->proxy);
+    if (c->o.cancel) {
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
+    }
     if (c->cfg->username || c->cfg->password) {
         curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         curl_easy_setopt(h, CURLOPT_USERNAME, c->cfg->username ? c->cfg->username : "");
@@ -860,6 +888,13 @@ static int finish(struct kube_client *c, const struct req *r, struct xfer *x, CU
     resp->nwarnings = x->nwarnings;
     x->warnings = NULL;
     x->nwarnings = 0;
+    if (x->cancelled) {
+        if (x->stream)
+            x->stream->cancelled = 1;
+        kube_fail(resp, KUBE_FAIL_CANCELLED, "%s %s%s: cancelled", r->method, c->url_shown,
+                  r->path);
+        return -1;
+    }
     if (x->too_big) {
         kube_fail(resp, KUBE_FAIL_RESPONSE, "the answer to %s %s%s is larger than %zu bytes",
                   r->method, c->url_shown, r->path, c->o.max_body);
@@ -897,6 +932,31 @@ static void sleep_ms(long ms)
     ts.tv_nsec = (ms % 1000) * 1000000L;
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
+}
+
+/* The wait a Retry-After asks for (capped), in slices so that a cancel hook
+   can end it: 0, or -1 (resp filled) when cancelled. */
+static int retry_wait(const struct kube_client *c, const struct req *r, const struct xfer *x,
+                      struct kube_response *resp)
+{
+    long ms = x->retry_after * 1000 > c->o.max_retry_wait_ms ? c->o.max_retry_wait_ms
+                                                             : x->retry_after * 1000;
+
+    for (;;) {
+        long slice = ms < 100 ? ms : 100;
+
+        if (cancel_requested(c)) {
+            if (r->stream)
+                r->stream->cancelled = 1;
+            kube_fail(resp, KUBE_FAIL_CANCELLED, "%s %s%s: cancelled", r->method, c->url_shown,
+                      r->path);
+            return -1;
+        }
+        if (ms <= 0)
+            return 0;
+        sleep_ms(slice);
+        ms -= slice;
+    }
 }
 
 static int retryable(const struct kube_client *c, long status, const struct xfer *x,
@@ -940,10 +1000,11 @@ static int do_request(struct kube_client *c, const struct req *r, struct kube_re
             continue;
         }
         if (cc == CURLE_OK && retryable(c, status, &x, resp)) {
-            sleep_ms(x.retry_after * 1000 > c->o.max_retry_wait_ms ? c->o.max_retry_wait_ms
-                                                                   : x.retry_after * 1000);
-            resp->retries++;
             xfer_release(&x);
+            rc = retry_wait(c, r, &x, resp);
+            if (rc != 0)
+                break;
+            resp->retries++;
             continue;
         }
         rc = finish(c, r, &x, cc, resp);
@@ -968,6 +1029,6 @@ int kube_request_stream(struct kube_client *c, const char *path, struct kube_str
 {
     struct req r = {"GET", path, NULL, NULL, 0, s};
 
-    s->started = s->stopped = 0;
+    s->started = s->stopped = s->cancelled = 0;
     return do_request(c, &r, resp);
 }

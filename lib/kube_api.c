@@ -576,7 +576,7 @@ int kube_watch(struct kube_client *c, const char *api_version, const char *kind,
 {
     static const struct kube_watch_opts none;
     struct watch_ctx w = {fn, arg, 0, NULL, 0, NULL};
-    struct kube_stream s = {on_event_line, &w, 0, 0, 0};
+    struct kube_stream s = {.on_line = on_event_line, .arg = &w};
     long timeout_s;
     char *path;
     int rc;
@@ -595,7 +595,9 @@ int kube_watch(struct kube_client *c, const char *api_version, const char *kind,
     s.timeout_ms = (timeout_s + WATCH_SLACK_S) * 1000;
     rc = kube_request_stream(c, path, &s, resp);
     free(path);
-    if (rc != 0)
+    if (s.cancelled)
+        rc = KUBE_WATCH_STOPPED; /* resp says KUBE_FAIL_CANCELLED */
+    else if (rc != 0)
         rc = resp->status == 410 ? KUBE_WATCH_GONE : KUBE_WATCH_ERROR;
     else
         rc = watch_outcome(&w, &s, resp);

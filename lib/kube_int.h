@@ -65,13 +65,15 @@ struct kube_stream {
     long timeout_ms; /* the transfer's total timeout */
     int started;     /* out: a 2xx answer began streaming */
     int stopped;     /* out: on_line asked to stop */
+    int cancelled;   /* out: the client's cancel hook ended the transfer */
 };
 
 /*
  * GET path and stream the 2xx body line by line; a non-2xx answer is read
  * whole and reported in resp as kube_request() does (with the same retries).
  * Returns 0 when a 2xx stream ended (for whatever reason: see s->stopped),
- * -1 otherwise.
+ * -1 otherwise; a cancelled transfer (s->cancelled) returns -1 with
+ * KUBE_FAIL_CANCELLED however far it got.
  */
 int kube_request_stream(struct kube_client *c, const char *path, struct kube_stream *s,
                         struct kube_response *resp);

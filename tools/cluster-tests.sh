@@ -7,8 +7,9 @@
 #      as root, the node agent (NODE_AGENT=1, on its own bridge and pod CIDR
 #      so that a `make cluster-up` cluster's are left alone):
 #      tests/cluster/it_webhook, the tests/cluster/it_*.sh suites (gwhook
-#      certs --secret/--patch-webhooks, gwconform, the node agent's Pods),
-#      then every test that takes GATECHECK_KUBECONFIG (the lib/ client's);
+#      certs --secret/--patch-webhooks, gwconform, the node agent's Pods,
+#      the cross-object checks), then every test that takes
+#      GATECHECK_KUBECONFIG (the lib/ client's and the watch cache's);
 #   2. the same cluster with the webhook unregistered: the differential test
 #      (tools/differential.sh), our offline verdicts against the API server's;
 #   3. a cluster with the v1.2.1 CRDs: it_webhook's old-CRD cases.
@@ -113,8 +114,8 @@ if up $A CONTROLLER_MANAGER=1 "$agent" BRIDGE=gctest0 POD_CIDR=10.244.250.0/24; 
     for t in tests/cluster/it_*.sh; do
         suite "$t" env GATECHECK_CLUSTER_DIR=$A GWHOOK=build/san/gwhook sh "$t"
     done
-    for t in build/san/tests/lib/test_kube; do
-        [ -x "$t" ] && suite "${t##*/}" env GATECHECK_KUBECONFIG=$A/kubeconfig "$t"
+    for t in build/san/tests/lib/test_kube build/san/tests/lib/test_wcache_watch; do
+        [ -x "$t" ] && suite "${t##*/}" env GATECHECK_KUBECONFIG=$A/kubeconfig GATECHECK_CLUSTER_DIR=$A "$t"
     done
     if [ -x tools/differential.sh ]; then
         if CLUSTER_DIR=$A tools/cluster.sh unregister > /dev/null 2>&1; then

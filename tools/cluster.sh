@@ -8,6 +8,8 @@
 #   tools/cluster.sh status    what is running
 #   tools/cluster.sh register | unregister   the webhook configurations only
 #   tools/cluster.sh webhook-stop | webhook-start   the gwhook process only
+#   tools/cluster.sh apiserver-restart   stop kube-apiserver (by pid) and start
+#                       it again, same arguments and port; waits for /readyz
 #
 # Environment (all optional):
 #   CLUSTER_DIR         state directory (default build/cluster)
@@ -262,7 +264,8 @@ webhook_start() {
     # shellcheck disable=SC2086
     start gwhook "$DIR/logs/gwhook.log" "$GWHOOK" serve --bind 127.0.0.1 --cert-dir "$DIR/webhook" \
         --port "$wport" --probe-port "$pport" --metrics-port "$pport" \
-        --shutdown-delay 0 --grace 5 --channel "$CHANNEL" ${GWHOOK_FLAGS:-}
+        --shutdown-delay 0 --grace 5 --channel "$CHANNEL" --kubeconfig "$DIR/kubeconfig" \
+        ${GWHOOK_FLAGS:-}
     wait_http gwhook "http://127.0.0.1:$pport/readyz"
     [ -f "$DIR/registered" ] && wait_called
     say "gwhook serving on https://127.0.0.1:$wport (probes and /metrics on :$pport)"
@@ -390,6 +393,39 @@ stop_pid() {
     rm -f "$f"
 }
 
+# apiserver_start: kube-apiserver on the port of apiserver.url with the etcd
+# of etcd.url (both written by up); waits for /readyz
+apiserver_start() {
+    bin=$(cat "$DIR/bin")
+    aport=$(sed 's/.*://' "$DIR/apiserver.url")
+    start apiserver "$DIR/logs/apiserver.log" "$bin/kube-apiserver" \
+        --etcd-servers "$(cat "$DIR/etcd.url")" \
+        --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$aport" \
+        --cert-dir "$DIR/pki" --tls-cert-file "$DIR/pki/apiserver.crt" \
+        --tls-private-key-file "$DIR/pki/apiserver.key" \
+        --client-ca-file "$DIR/pki/ca.crt" --token-auth-file "$DIR/pki/tokens.csv" \
+        --service-account-issuer https://kubernetes.default.svc.cluster.local \
+        --service-account-key-file "$DIR/pki/sa.pub" \
+        --service-account-signing-key-file "$DIR/pki/sa.key" \
+        --service-cluster-ip-range 10.96.0.0/16 \
+        --authorization-mode RBAC --allow-privileged=true --endpoint-reconciler-type none \
+        --disable-admission-plugins ServiceAccount \
+        --profiling=false --v=1
+    wait_http apiserver "$(cat "$DIR/apiserver.url")/readyz" --cacert "$DIR/pki/ca.crt" \
+        --cert "$DIR/pki/admin.crt" --key "$DIR/pki/admin.key"
+}
+
+# apiserver_restart: stop kube-apiserver by pid and start it again as up did
+# (open watches break; clients reconnect to the same URL)
+apiserver_restart() {
+    [ -f "$DIR/apiserver.pid" ] || die "no kube-apiserver recorded in $DIR: tools/cluster.sh up first"
+    [ -f "$DIR/etcd.url" ] || die "$DIR has no etcd.url (started by an older cluster.sh): down, then up"
+    say "restarting kube-apiserver"
+    stop_pid apiserver
+    apiserver_start
+    say "kube-apiserver ready again on $(cat "$DIR/apiserver.url")"
+}
+
 up() {
     if [ -f "$DIR/apiserver.pid" ] && kill -0 "$(cat "$DIR/apiserver.pid")" 2>/dev/null; then
         say "already running ($DIR); tools/cluster.sh down first to restart"
@@ -430,21 +466,8 @@ up() {
     wait_http etcd "http://127.0.0.1:$eport/health"
 
     say "kube-apiserver on https://127.0.0.1:$aport"
-    start apiserver "$DIR/logs/apiserver.log" "$bin/kube-apiserver" \
-        --etcd-servers "http://127.0.0.1:$eport" \
-        --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$aport" \
-        --cert-dir "$DIR/pki" --tls-cert-file "$DIR/pki/apiserver.crt" \
-        --tls-private-key-file "$DIR/pki/apiserver.key" \
-        --client-ca-file "$DIR/pki/ca.crt" --token-auth-file "$DIR/pki/tokens.csv" \
-        --service-account-issuer https://kubernetes.default.svc.cluster.local \
-        --service-account-key-file "$DIR/pki/sa.pub" \
-        --service-account-signing-key-file "$DIR/pki/sa.key" \
-        --service-cluster-ip-range 10.96.0.0/16 \
-        --authorization-mode RBAC --allow-privileged=true --endpoint-reconciler-type none \
-        --disable-admission-plugins ServiceAccount \
-        --profiling=false --v=1
-    wait_http apiserver "https://127.0.0.1:$aport/readyz" --cacert "$DIR/pki/ca.crt" \
-        --cert "$DIR/pki/admin.crt" --key "$DIR/pki/admin.key"
+    echo "http://127.0.0.1:$eport" > "$DIR/etcd.url"
+    apiserver_start
     write_kubeconfig
     say "kube-apiserver ready; admin kubeconfig $DIR/kubeconfig"
 
@@ -527,8 +550,9 @@ case ${1:-} in
     unregister) unregister ;;
     webhook-start) webhook_start ;;
     webhook-stop) webhook_stop ;;
+    apiserver-restart) apiserver_restart ;;
     *)
-        echo "usage: tools/cluster.sh up|down|status|register|unregister|webhook-start|webhook-stop" >&2
+        echo "usage: tools/cluster.sh up|down|status|register|unregister|webhook-start|webhook-stop|apiserver-restart" >&2
         exit 2
         ;;
 esac

@@ -2,8 +2,11 @@
 # make demo (README's first command): on the local control plane,
 #   1. dependencies and build (make did them before calling this);
 #   2. the cluster up: etcd, kube-apiserver, kube-controller-manager, the
-#      node agent (echo Pods), gwhook registered as the webhook (--strict);
-#   3. a bad HTTPRoute denied by gwhook, with its message;
+#      node agent (echo Pods), gwhook registered as the webhook (--strict,
+#      --check parent-listener=deny);
+#   3. a bad HTTPRoute denied by gwhook, with its message; a route its
+#      Gateway's listener will never accept, denied (a cross-object check);
+#      a route to a missing Service, admitted with kubectl's warning;
 #   4. gwconform against the fixture gateway;
 #   5. the summary, and the reports in build/demo/;
 #   6. the cluster down on exit, Ctrl-C included.
@@ -25,7 +28,8 @@ trap 'exit 130' INT TERM
 
 step "1/6 dependencies and build: done (make deps, make, make fixtures)"
 step "2/6 local control plane (first run builds kube-apiserver & co from Go modules: ~10 min)"
-CONTROLLER_MANAGER=1 NODE_AGENT=1 GWHOOK_FLAGS=--strict tools/cluster.sh up || exit 2
+CONTROLLER_MANAGER=1 NODE_AGENT=1 GWHOOK_FLAGS="--strict --check parent-listener=deny" \
+    tools/cluster.sh up || exit 2
 
 step "3/6 a bad HTTPRoute: a header value with a tab, which the CRDs accept and gwhook --strict denies"
 cat <<'YAML'
@@ -50,6 +54,19 @@ if o.get("kind")=="Status" and o.get("status")=="Failure":
     print("    denied (HTTP %s %s): %s" % (o.get("code"), o.get("reason"), o.get("message")))
 else:
     print("    NOT denied: the webhook let it through"); sys.exit(1)'
+
+step "3/6 across objects: a Gateway in demo-infra whose listener admits its own namespace only, and a route in default"
+# kreq OBJECT-PATH JSON: through the API server, as kubectl would show it
+kreq() { python3 tests/cluster/kreq.py "$D" POST "$1" "$2" | sed 's/^/    /'; }
+kreq /api/v1/namespaces '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"demo-infra"}}' > /dev/null
+kreq /apis/gateway.networking.k8s.io/v1/namespaces/demo-infra/gateways \
+    '{"apiVersion":"gateway.networking.k8s.io/v1","kind":"Gateway","metadata":{"name":"gateway"},"spec":{"gatewayClassName":"demo","listeners":[{"name":"default","port":80,"protocol":"HTTP"}]}}'
+echo "    HTTPRoute default/store -> parentRefs: [{name: gateway, namespace: demo-infra}]"
+kreq /apis/gateway.networking.k8s.io/v1/namespaces/default/httproutes \
+    '{"apiVersion":"gateway.networking.k8s.io/v1","kind":"HTTPRoute","metadata":{"name":"store"},"spec":{"parentRefs":[{"name":"gateway","namespace":"demo-infra"}]}}'
+echo "    HTTPRoute demo-infra/store -> backendRefs: [{name: missing, port: 80}] (warn only)"
+kreq /apis/gateway.networking.k8s.io/v1/namespaces/demo-infra/httproutes \
+    '{"apiVersion":"gateway.networking.k8s.io/v1","kind":"HTTPRoute","metadata":{"name":"store"},"spec":{"parentRefs":[{"name":"gateway"}],"rules":[{"backendRefs":[{"name":"missing","port":80}]}]}}'
 
 step "4/6 the fixture gateway (tests/fixtures/gateway) and gwconform"
 tools/fixture.sh start || exit 2

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "crosscheck.h"
 #include "log.h"
 #include "schema.h"
 #include "server.h"
@@ -26,10 +27,19 @@
 #define GATECHECK_VERSION "0.1.0-dev"
 #endif
 
+#define MAX_CHECK_FLAGS 32
+
 struct serve_config {
     struct server_config srv;
     unsigned grace;          /* seconds from the signal to exit, at most */
     unsigned shutdown_delay; /* seconds to keep accepting after the signal */
+    /* cross-object checks (issue 8): --config first, then every --check in order */
+    const char *config_file;
+    const char *check_flags[MAX_CHECK_FLAGS];
+    unsigned ncheck_flags;
+    struct xcheck_config checks;
+    struct wcache_opts watch;
+    unsigned watch_timeout;
 };
 
 static const char usage_text[] =
@@ -69,18 +79,35 @@ static const char usage_text[] =
     "  --log-level debug|info|warn|error  (default info); JSON lines on stderr\n"
     "  -h, --help              this text\n"
     "\n"
+    "cross-object checks (what no CRD rule can see; docs/CROSSCHECKS.md):\n"
+    "  --check NAME=MODE       MODE deny, warn or off for one check, or NAME all;\n"
+    "                          repeatable, applied after --config. Checks:\n"
+    "                          parent-listener, reference-grant, route-conflict\n"
+    "                          (deny|warn|off); backend-exists, parent-exists,\n"
+    "                          gateway-detach (warn|off). Default: all warn\n"
+    "  --config FILE           YAML file with a 'checks:' map of NAME: MODE\n"
+    "  --kubeconfig FILE       the API server to watch (default: $KUBECONFIG, the\n"
+    "                          in-cluster service account, then ~/.kube/config)\n"
+    "  --context NAME          kubeconfig context (default: its current-context)\n"
+    "  --watch-timeout SECONDS  server-side timeout of each watch, after which it is\n"
+    "                          started again from the last resourceVersion (default 300)\n"
+    "  Unless every check is off, serve lists and watches Gateway API objects,\n"
+    "  Services and Namespaces (read-only; deploy/webhook/base/rbac.yaml) and\n"
+    "  /readyz waits for the first full list.\n"
+    "\n"
     "Responses: 200 with an AdmissionReview for every decodable review (a denial\n"
     "is allowed:false, status 422 Invalid); 400 malformed review; 404 other paths;\n"
     "405 not POST; 413 body over --max-body; 415 Content-Type not application/json;\n"
-    "504 body still arriving after the caller's ?timeout=. Error bodies are\n"
-    "{\"error\": \"...\"}.\n"
+    "500 no response could be built; 504 body still arriving after the caller's\n"
+    "?timeout=. Error bodies are {\"error\": \"...\"}.\n"
     "\n"
     "Shutdown: /readyz answers 503 and responses carry Connection: close; after\n"
     "--shutdown-delay the webhook port closes, requests in flight finish (within\n"
     "--grace), keep-alive connections are closed. A second signal stops at once.\n"
     "\n"
-    "exit status: 0 clean shutdown, 1 runtime failure (e.g. a port in use),\n"
-    "2 usage error\n";
+    "exit status: 0 clean shutdown, 1 runtime failure (e.g. a port in use, or no\n"
+    "API server configuration while cross-object checks are on) or a second signal\n"
+    "during shutdown, 2 usage error (a bad flag, value, --bind, --check or --config)\n";
 
 /* Decimal in [min, max], nothing else. */
 static int parse_num(const char *s, unsigned long long min, unsigned long long max,
@@ -132,6 +159,8 @@ static void config_defaults(struct serve_config *c)
     c->srv.review.webhook_name = "gatecheck";
     c->grace = 25;
     c->shutdown_delay = 5;
+    xcheck_defaults(&c->checks);
+    c->watch_timeout = 300;
 }
 
 /* The numeric options: id, long name, range, and the field the value goes to. */
@@ -158,6 +187,7 @@ static const struct num_opt num_opts[] = {
     NUM('C', "cert-poll", 1, 3600, srv.cert_poll, 0),
     NUM('g', "grace", 0, 3600, grace, 0),
     NUM('D', "shutdown-delay", 0, 3600, shutdown_delay, 0),
+    NUM('W', "watch-timeout", 1, 3600, watch_timeout, 0),
 };
 #undef NUM
 
@@ -212,6 +242,20 @@ static int set_option(struct serve_config *c, int id, const char *arg)
     case 's':
         o->strict = 1;
         return 0;
+    case 'K':
+        c->watch.load.kubeconfig = arg;
+        return 0;
+    case 'X':
+        c->watch.load.context = arg;
+        return 0;
+    case 'F':
+        c->config_file = arg;
+        return 0;
+    case 'k':
+        if (c->ncheck_flags == MAX_CHECK_FLAGS)
+            return fprintf(stderr, "error: more than %d --check flags\n", MAX_CHECK_FLAGS), -1;
+        c->check_flags[c->ncheck_flags++] = arg;
+        return 0;
     case 'l':
         if (log_set_level(arg) == 0)
             return 0;
@@ -249,6 +293,26 @@ static int check_config(const struct serve_config *c, int argc, char **argv)
     return 0;
 }
 
+/* --config, then the --check flags, into c->checks. 0 or -1 after a message. */
+static int load_checks(struct serve_config *c)
+{
+    char err[512];
+    unsigned i;
+
+    if (c->config_file && xcheck_load_file(&c->checks, c->config_file, err, sizeof(err)) != 0) {
+        fprintf(stderr, "error: --config: %s\n", err);
+        return -1;
+    }
+    for (i = 0; i < c->ncheck_flags; i++) {
+        if (xcheck_set(&c->checks, c->check_flags[i], err, sizeof(err)) != 0) {
+            fprintf(stderr, "error: --check %s: %s\n", c->check_flags[i], err);
+            return -1;
+        }
+    }
+    c->watch.watch_timeout_s = c->watch_timeout;
+    return 0;
+}
+
 /* Returns 0 to run, 1 after --help, -1 on a usage error. */
 static int parse_args(int argc, char **argv, struct serve_config *c)
 {
@@ -268,6 +332,11 @@ static int parse_args(int argc, char **argv, struct serve_config *c)
                                              {"strict", no_argument, NULL, 's'},
                                              {"api-version", required_argument, NULL, 'a'},
                                              {"log-level", required_argument, NULL, 'l'},
+                                             {"check", required_argument, NULL, 'k'},
+                                             {"config", required_argument, NULL, 'F'},
+                                             {"kubeconfig", required_argument, NULL, 'K'},
+                                             {"context", required_argument, NULL, 'X'},
+                                             {"watch-timeout", required_argument, NULL, 'W'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     int id;
@@ -282,6 +351,8 @@ static int parse_args(int argc, char **argv, struct serve_config *c)
         if (set_option(c, id, optarg) != 0)
             return -1;
     }
+    if (load_checks(c) != 0)
+        return -1;
     return check_config(c, argc, argv);
 }
 
@@ -336,6 +407,16 @@ forced:
     return 1;
 }
 
+static cJSON *checks_json(const struct xcheck_config *x)
+{
+    cJSON *o = cJSON_CreateObject();
+    int i;
+
+    for (i = 0; i < XCHECK_N; i++)
+        cJSON_AddStringToObject(o, xcheck_name((enum xcheck_id)i), xcheck_mode_name(x->mode[i]));
+    return o;
+}
+
 static void log_start(const struct serve_config *c)
 {
     const struct server_config *s = &c->srv;
@@ -353,6 +434,7 @@ static void log_start(const struct serve_config *c)
     cJSON_AddStringToObject(f, "apiVersion",
                             s->review.opts.bundle ? s->review.opts.bundle : "v1.6");
     cJSON_AddBoolToObject(f, "strict", s->review.opts.strict);
+    cJSON_AddItemToObject(f, "checks", checks_json(&c->checks));
     cJSON_AddStringToObject(f, "version", GATECHECK_VERSION);
     log_fields(LOGL_INFO, "starting", f);
 }
@@ -361,6 +443,7 @@ int cmd_serve(int argc, char **argv)
 {
     struct serve_config c;
     struct server *s = NULL;
+    struct crosscheck *cc = NULL;
     sigset_t set;
     char err[512];
     int sig = 0, rc = parse_args(argc, argv, &c);
@@ -374,8 +457,24 @@ int cmd_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     log_start(&c);
+    if (xcheck_any(&c.checks)) {
+        cc = crosscheck_start(&c.checks, &c.watch, err, sizeof(err));
+        if (!cc) {
+            log_msg(LOGL_ERROR,
+                    "cross-object checks need the API server: %s (give --kubeconfig, run in a "
+                    "cluster, or turn the checks off with --check all=off)",
+                    err);
+            return 1;
+        }
+        c.srv.review.cross = crosscheck_review;
+        c.srv.review.cross_arg = cc;
+        c.srv.not_ready = crosscheck_not_ready;
+        c.srv.metrics_extra = crosscheck_metrics;
+        c.srv.hook_arg = cc;
+    }
     if (server_start(&c.srv, &s, err, sizeof(err)) != 0) {
         log_msg(LOGL_ERROR, "%s", err);
+        crosscheck_free(&cc);
         return 1;
     }
     log_msg(LOGL_INFO, "serving on port %u", c.srv.port);
@@ -384,6 +483,7 @@ int cmd_serve(int argc, char **argv)
     log_msg(LOGL_INFO, "received %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     rc = drain(s, &c, &set);
     server_stop(s);
+    crosscheck_free(&cc);
     log_msg(LOGL_INFO, "stopped");
     return rc;
 }

@@ -16,10 +16,13 @@
 #include "schema.h"
 #include "util.h"
 #include "validate.h"
+#include "wcache.h"
+#include "xcheck.h"
 #include "xml.h"
 #include "yamlj.h"
 
-#define MAX_FILE_BYTES (64u << 20)
+#define MAX_FILE_BYTES  (64u << 20)
+#define MAX_CHECK_FLAGS 32
 
 enum out_format { OUT_TEXT, OUT_JSON, OUT_JUNIT };
 
@@ -28,6 +31,20 @@ struct vcfg {
     enum out_format format;
     int quiet;
     int upgrade_check; /* judge by v1.2 and by v1.6; report what v1.6 newly rejects */
+    /* cross-object checks over the files' objects (--cross, --check, --config) */
+    int cross;
+    struct xcheck_config checks;
+    const char *config_file;
+    const char *check_flags[MAX_CHECK_FLAGS];
+    unsigned ncheck_flags;
+    const char *namespace_; /* for objects without metadata.namespace */
+};
+
+/* A file read whole: judged after every file is read when checks cross objects. */
+struct vfile {
+    char *name;
+    char *buf;
+    size_t len;
 };
 
 struct vrun {
@@ -36,6 +53,9 @@ struct vrun {
     cJSON *json;       /* -o json: the array of results */
     struct sbuf junit; /* -o junit: the <testcase> elements */
     size_t junit_failures;
+    struct vfile *files;
+    size_t nfiles;
+    struct wcache *wc; /* every object of every file, for the cross-object checks */
 };
 
 static const char usage_text[] =
@@ -58,6 +78,20 @@ static const char usage_text[] =
     "                                   (what would break when the CRDs are upgraded)\n"
     "  --allow-unknown-fields           unknown fields warn instead of failing\n"
     "                                   (kubectl's --validate=strict rejects them)\n"
+    "  --cross                          also run the cross-object checks of `gwhook serve`\n"
+    "                                   (docs/CROSSCHECKS.md) over the objects of all the\n"
+    "                                   files together: routes against their Gateways'\n"
+    "                                   listeners, cross-namespace references against the\n"
+    "                                   ReferenceGrants, duplicate matches; every check warns\n"
+    "  --check NAME=MODE                a check's mode (deny, warn, off; NAME all for every\n"
+    "                                   check); implies --cross; repeatable. deny findings\n"
+    "                                   are errors. Objects in no file count as absent, so\n"
+    "                                   backend-exists and parent-exists are best left off\n"
+    "                                   unless the files hold the whole picture\n"
+    "  --config FILE                    a YAML file with a 'checks:' map (as for serve);\n"
+    "                                   implies --cross\n"
+    "  -n, --namespace NS               namespace of objects that name none, for the\n"
+    "                                   cross-object checks (default \"default\")\n"
     "  -q, --quiet                      no summary line on stderr\n"
     "  -h, --help                       this text\n"
     "\n"
@@ -253,6 +287,30 @@ static void report_junit(struct vrun *r, const char *file, int line, const char 
  * --upgrade-check: judge by v1.2; where v1.2 accepts, keep v1.6's errors
  * as "breaks on upgrade", else keep v1.2's own errors.
  */
+static int namespaced(const cJSON *obj)
+{
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(obj, "kind");
+
+    return !cJSON_IsString(k) || (strcmp(k->valuestring, "GatewayClass") != 0 &&
+                                  strcmp(k->valuestring, "Namespace") != 0);
+}
+
+/* obj, or a copy with metadata.namespace set (*copy then to free). */
+static const cJSON *in_namespace(const struct vcfg *cfg, const cJSON *obj, cJSON **copy)
+{
+    cJSON *md;
+
+    *copy = NULL;
+    if (!namespaced(obj) || meta(obj, "namespace"))
+        return obj;
+    *copy = cJSON_Duplicate(obj, 1);
+    md = cJSON_GetObjectItemCaseSensitive(*copy, "metadata");
+    if (!cJSON_IsObject(md))
+        return obj;
+    cJSON_AddStringToObject(md, "namespace", cfg->namespace_);
+    return *copy;
+}
+
 static enum validate_status judge_upgrade(const struct vcfg *cfg, const cJSON *obj,
                                           struct verr_list *errs)
 {
@@ -295,6 +353,13 @@ static void check_object(struct vrun *r, const struct yamlj_doc *doc, const char
         r->skipped++;
         verr_list_release(&errs);
         return;
+    }
+    if (r->wc && st == VALIDATE_OK && !verr_count(&errs, VERR_ERROR)) {
+        cJSON *copy;
+
+        xcheck_run(&r->cfg->checks, r->wc, in_namespace(r->cfg, obj, &copy), NULL, VALIDATE_CREATE,
+                   &errs);
+        cJSON_Delete(copy);
     }
     id = object_id(obj);
     r->objects++;
@@ -360,8 +425,68 @@ static int check_file(struct vrun *r, const char *path)
         fclose(f);
     if (!buf)
         return -1;
-    rc = check_buffer(r, name, buf, len);
-    free(buf);
+    if (!r->cfg->cross) {
+        rc = check_buffer(r, name, buf, len);
+        free(buf);
+        return rc;
+    }
+    r->files = xrealloc(r->files, (r->nfiles + 1) * sizeof(*r->files));
+    r->files[r->nfiles].name = xstrdup(name);
+    r->files[r->nfiles].buf = buf;
+    r->files[r->nfiles].len = len;
+    r->nfiles++;
+    return 0;
+}
+
+/* ---- cross-object checks: every file's objects in one store, then the checks ---- */
+
+static void store_object(struct vrun *r, const cJSON *obj)
+{
+    cJSON *copy;
+    const cJSON *o = in_namespace(r->cfg, obj, &copy);
+
+    wcache_put(r->wc, copy ? copy : cJSON_Duplicate(o, 1)); /* refused objects are freed */
+}
+
+static void store_buffer(struct vrun *r, const struct vfile *f)
+{
+    struct yamlj_stream s = {0};
+    char err[512];
+    size_t i;
+
+    if (yamlj_parse(f->buf, f->len, NULL, &s, err, sizeof(err)) != 0)
+        return; /* check_buffer() reports it */
+    for (i = 0; i < s.len; i++) {
+        const cJSON *doc = s.doc[i].json, *it;
+        const cJSON *items = cJSON_GetObjectItemCaseSensitive(doc, "items");
+
+        if (cJSON_IsArray(items)) {
+            cJSON_ArrayForEach(it, items) {
+                store_object(r, it);
+            }
+        } else {
+            store_object(r, doc);
+        }
+    }
+    yamlj_stream_release(&s);
+}
+
+static int check_collected(struct vrun *r)
+{
+    size_t i;
+    int rc = 0;
+
+    r->wc = wcache_new();
+    for (i = 0; i < r->nfiles; i++)
+        store_buffer(r, &r->files[i]);
+    for (i = 0; i < r->nfiles; i++) {
+        rc |= check_buffer(r, r->files[i].name, r->files[i].buf, r->files[i].len) != 0;
+        free(r->files[i].name);
+        free(r->files[i].buf);
+    }
+    free(r->files);
+    r->files = NULL;
+    wcache_free(&r->wc);
     return rc;
 }
 
@@ -488,6 +613,22 @@ static int set_option(struct vcfg *cfg, int c, const char *arg)
     case 'U':
         cfg->upgrade_check = 1;
         return 0;
+    case 'x':
+        cfg->cross = 1;
+        return 0;
+    case 'k':
+        if (cfg->ncheck_flags == MAX_CHECK_FLAGS)
+            return fprintf(stderr, "error: more than %d --check flags\n", MAX_CHECK_FLAGS), -1;
+        cfg->check_flags[cfg->ncheck_flags++] = arg;
+        cfg->cross = 1;
+        return 0;
+    case 'F':
+        cfg->config_file = arg;
+        cfg->cross = 1;
+        return 0;
+    case 'n':
+        cfg->namespace_ = arg;
+        return 0;
     default:
         fputs(usage_text, stderr);
         return -1;
@@ -515,6 +656,25 @@ static int check_args(const struct vcfg *cfg, int argc)
     return 0;
 }
 
+/* --config, then the --check flags, into cfg->checks. 0 or -1 after a message. */
+static int load_checks(struct vcfg *cfg)
+{
+    char err[512];
+    unsigned i;
+
+    if (cfg->config_file && xcheck_load_file(&cfg->checks, cfg->config_file, err, sizeof(err))) {
+        fprintf(stderr, "error: --config: %s\n", err);
+        return -1;
+    }
+    for (i = 0; i < cfg->ncheck_flags; i++) {
+        if (xcheck_set(&cfg->checks, cfg->check_flags[i], err, sizeof(err)) != 0) {
+            fprintf(stderr, "error: --check %s: %s\n", cfg->check_flags[i], err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Returns 0 to run, 1 after --help, -1 on a usage error. */
 static int parse_args(int argc, char **argv, struct vcfg *cfg)
 {
@@ -526,13 +686,19 @@ static int parse_args(int argc, char **argv, struct vcfg *cfg)
                                              {"help", no_argument, NULL, 'h'},
                                              {"api-version", required_argument, NULL, 'a'},
                                              {"upgrade-check", no_argument, NULL, 'U'},
+                                             {"cross", no_argument, NULL, 'x'},
+                                             {"check", required_argument, NULL, 'k'},
+                                             {"config", required_argument, NULL, 'F'},
+                                             {"namespace", required_argument, NULL, 'n'},
                                              {NULL, 0, NULL, 0}};
     int c;
 
     cfg->opts.channel = SCH_STANDARD;
     cfg->opts.unknown_strict = 1;
+    cfg->namespace_ = "default";
+    xcheck_defaults(&cfg->checks);
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:qhn:", longopts, NULL)) != -1) {
         if (c == 'h') {
             fputs(usage_text, stdout);
             return 1;
@@ -540,6 +706,8 @@ static int parse_args(int argc, char **argv, struct vcfg *cfg)
         if (set_option(cfg, c, optarg) != 0)
             return -1;
     }
+    if (load_checks(cfg) != 0)
+        return -1;
     return check_args(cfg, argc);
 }
 
@@ -556,6 +724,8 @@ int cmd_validate(int argc, char **argv)
         r.json = cJSON_CreateArray();
     for (i = optind; i < argc; i++)
         io_fail |= check_path(&r, argv[i], 0) != 0;
+    if (cfg.cross)
+        io_fail |= check_collected(&r);
     finish_output(&r);
     if (!cfg.quiet)
         fprintf(stderr,

@@ -625,9 +625,12 @@ static void judge_validate(const struct review_config *cfg, const struct review 
        always sends one) nothing ratchets. */
     opts.unknown_strict = 0;
     if (validate_object_inplace(&opts, obj, old, update ? VALIDATE_UPDATE : VALIDATE_CREATE,
-                                &errs) == VALIDATE_OK)
+                                &errs) == VALIDATE_OK) {
+        /* what no CRD rule can see, once the object itself is valid */
+        if (cfg->cross && !verr_count(&errs, VERR_ERROR))
+            cfg->cross(cfg->cross_arg, obj, old, update ? VALIDATE_UPDATE : VALIDATE_CREATE, &errs);
         settle(rv, &errs, vd);
-    else
+    } else
         no_rules(rv, vd); /* other groups, unknown kinds or versions: allowed, said so */
     verr_list_release(&errs);
     cJSON_Delete(obj_copy);
@@ -756,7 +759,7 @@ static int decode(const char *body, size_t len, struct review *rv, char *err, si
 int review_handle(const struct review_config *cfg, enum review_endpoint ep, const char *body,
                   size_t len, char **out, struct review_outcome *outcome)
 {
-    static const struct review_config defcfg = {{0}, NULL};
+    static const struct review_config defcfg;
     struct review rv;
     struct verdict vd;
     struct review_outcome oc;

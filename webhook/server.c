@@ -439,6 +439,19 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 /* ---- probes and metrics (plain HTTP) ---- */
 
+/* The webhook's metrics, then those of the hooks (the watch cache). */
+static char *render_metrics(const struct server *s)
+{
+    struct sbuf sb = {0};
+    char *base = metrics_render(s->metrics);
+
+    sb_puts(&sb, base);
+    free(base);
+    if (s->cfg.metrics_extra)
+        s->cfg.metrics_extra(&sb, s->cfg.hook_arg);
+    return sb_detach(&sb);
+}
+
 static enum MHD_Result on_plain(void *cls, struct MHD_Connection *c, const char *url,
                                 const char *method, const char *version, const char *upload_data,
                                 size_t *upload_size, void **con_cls)
@@ -455,14 +468,18 @@ static enum MHD_Result on_plain(void *cls, struct MHD_Connection *c, const char 
     if (p->probes && !strcmp(url, "/healthz"))
         return send_body(c, NULL, 200, xstrdup("ok\n"), "text/plain");
     if (p->probes && !strcmp(url, "/readyz")) {
+        char why[512];
+
         if (atomic_load(&s->draining))
             return send_body(c, NULL, 503, xstrdup("shutting down\n"), "text/plain");
         if (!certstore_ready(s->certs, NULL))
             return send_body(c, NULL, 503, xstrdup("no valid serving certificate\n"), "text/plain");
+        if (s->cfg.not_ready && s->cfg.not_ready(s->cfg.hook_arg, why, sizeof(why)))
+            return send_body(c, NULL, 503, xasprintf("%s\n", why), "text/plain");
         return send_body(c, NULL, 200, xstrdup("ok\n"), "text/plain");
     }
     if (p->metrics && !strcmp(url, "/metrics"))
-        return send_body(c, NULL, 200, metrics_render(s->metrics), METRICS_CONTENT_TYPE);
+        return send_body(c, NULL, 200, render_metrics(s), METRICS_CONTENT_TYPE);
     return send_body(c, NULL, 404, xstrdup("not found\n"), "text/plain");
 }
 

@@ -181,6 +181,7 @@ EOC
 applyp --only Role,RoleBinding,ClusterRole,ClusterRoleBinding "$wh" > "$tmp/out" 2>&1
 lines "apply for real" "$tmp/out"
 if tok=$(token gatecheck-system gwhook-certs) && [ -n "$tok" ]; then
+    tok_certs=$tok
     kubeconfig "$tok" "$tmp/certs.kubeconfig"
     run_tool "$GW" certs --kubeconfig "$tmp/certs.kubeconfig" --service gwhook \
         --namespace gatecheck-system --secret gwhook-tls
@@ -199,6 +200,79 @@ if tok=$(token gatecheck-system gwhook-certs) && [ -n "$tok" ]; then
     done
 else
     notok "a TokenRequest token for gatecheck-system/gwhook-certs"
+fi
+
+# The certificate Job for real: `gwhook certs --patch-webhooks` with the
+# Job's token on the only configurations its Role names, the cluster's own
+# "gatecheck" ones (the webhook suites' registration): their caBundle becomes
+# the new CA of gwhook-tls-ca; then tools/cluster.sh register gives them back
+# the local webhook's CA (the local gwhook serves its own certificate).
+if [ -n "${tok_certs:-}" ]; then
+    run_tool "$GW" certs --kubeconfig "$tmp/certs.kubeconfig" --service gwhook \
+        --namespace gatecheck-system --secret gwhook-tls --patch-webhooks --webhook-config gatecheck
+    check "self-provisioned RBAC: gwhook certs --patch-webhooks with the Job's token, exit 0" [ "$rc" -eq 0 ]
+    check "self-provisioned RBAC: it patched both configurations" sh -c \
+        "grep -q '^patched caBundle of ValidatingWebhookConfiguration gatecheck' '$tmp/out' && grep -q '^patched caBundle of MutatingWebhookConfiguration gatecheck' '$tmp/out'"
+    api GET /api/v1/namespaces/gatecheck-system/secrets/gwhook-tls > "$tmp/sec.json"
+    api GET /apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/gatecheck > "$tmp/vwc.json"
+    # the bundle keeps the CA it had (rotation: certs_bundle_merge) and adds the new one
+    check "self-provisioned RBAC: the caBundle now holds the Secret's CA" python3 -c "
+import base64, json
+ca = base64.b64decode(json.load(open('$tmp/sec.json'))['data']['ca.crt']).decode().strip()
+for w in json.load(open('$tmp/vwc.json'))['webhooks']:
+    assert ca in base64.b64decode(w['clientConfig']['caBundle']).decode(), w['name']
+"
+    if CLUSTER_DIR=$D tools/cluster.sh register > "$tmp/out" 2>&1; then
+        ok "the cluster's webhook configurations restored (tools/cluster.sh register)"
+    else
+        notok "the cluster's webhook configurations restored"
+        diag "$tmp/out"
+    fi
+fi
+
+# The webhook's own RBAC (issue 8): `gwhook serve` with the token of
+# gatecheck-system/gwhook lists and watches everything its cross-object
+# checks read, so /readyz turns 200; without namespaces in its ClusterRole it
+# stays 503 and its log has the API server's 403 naming verb and resource.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+serve_sa() { # serve_sa LOG: gwhook serve with the ServiceAccount's kubeconfig; pid in spid
+    wport=$(free_port)
+    pport=$(free_port)
+    "$GW" serve --bind 127.0.0.1 --port "$wport" --probe-port "$pport" --metrics-port "$pport" \
+        --cert-dir "$tmp/whcerts" --kubeconfig "$tmp/gwhook.kubeconfig" --shutdown-delay 0 \
+        --grace 2 > "$1" 2>&1 &
+    spid=$!
+}
+ready_within() { # ready_within TENTHS: /readyz 200 within that time
+    i=0
+    while [ $i -lt "$1" ]; do
+        curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$pport/readyz" 2> /dev/null && return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 1
+}
+if tok=$(token gatecheck-system gwhook) && [ -n "$tok" ]; then
+    kubeconfig "$tok" "$tmp/gwhook.kubeconfig"
+    "$GW" certs --out-dir "$tmp/whcerts" --ip 127.0.0.1 > /dev/null 2>&1
+    serve_sa "$tmp/serve.log"
+    check "webhook RBAC: gwhook serve with its ServiceAccount's token syncs the watch cache (/readyz 200)" ready_within 300
+    check "webhook RBAC: no 403 in its log" sh -c "! grep -q 'forbidden' '$tmp/serve.log'"
+    kill "$spid" 2> /dev/null
+    wait "$spid" 2> /dev/null
+    api PATCH /apis/rbac.authorization.k8s.io/v1/clusterroles/gatecheck-webhook-watch -o /dev/null \
+        -H 'Content-Type: application/merge-patch+json' \
+        -d '{"rules":[{"apiGroups":["gateway.networking.k8s.io"],"resources":["gatewayclasses","gateways","listenersets","httproutes","grpcroutes","tlsroutes","tcproutes","udproutes","referencegrants"],"verbs":["get","list","watch"]},{"apiGroups":[""],"resources":["services"],"verbs":["get","list","watch"]}]}'
+    serve_sa "$tmp/serve-narrow.log"
+    if ready_within 60; then notok "narrower webhook RBAC (no namespaces): /readyz turned 200"; else
+        ok "narrower webhook RBAC (no namespaces): /readyz still 503 after 6 s"
+    fi
+    check "narrower webhook RBAC: the log has the 403 naming the verb and the resource" \
+        grep -q 'cannot list resource .*namespaces' "$tmp/serve-narrow.log"
+    kill "$spid" 2> /dev/null
+    wait "$spid" 2> /dev/null
+else
+    notok "a TokenRequest token for gatecheck-system/gwhook"
 fi
 
 # The conformance Job's RBAC: every scenario against the fixture gateway

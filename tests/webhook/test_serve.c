@@ -311,6 +311,8 @@ static void start_server(struct srv *s, const char *dir, const char *log, int sh
                     (char *)"15",
                     (char *)"--threads",
                     (char *)"4",
+                    (char *)"--check", /* no API server here: the server alone */
+                    (char *)"all=off",
                     NULL};
 
     s->port = free_port();
@@ -608,15 +610,41 @@ static void test_cli(void)
     struct sockaddr_in a = {.sin_family = AF_INET};
     socklen_t len = sizeof(a);
     char port[16], *text;
-    const char *busy[] = {"serve", "--bind",       "127.0.0.1", "--port",
-                          port,    "--probe-port", "0",         "--metrics-port",
-                          "0",     "--cert-dir",   cert_dir,    NULL};
+    const char *busy[] = {"serve",        "--bind",  "127.0.0.1",      "--port", port,
+                          "--probe-port", "0",       "--metrics-port", "0",      "--cert-dir",
+                          cert_dir,       "--check", "all=off",        NULL};
+    static const char *const badcheck[] = {"serve", "--check", "parent-lisener=deny", NULL};
+    static const char *const advice[] = {"serve", "--check", "backend-exists=deny", NULL};
+    static const char *const noconf[] = {"serve", "--config", "/nonexistent/gatecheck.yaml", NULL};
+    static const char *const nokube[] = {"serve",
+                                         "--probe-port",
+                                         "0",
+                                         "--metrics-port",
+                                         "0",
+                                         "--kubeconfig",
+                                         "/nonexistent/kubeconfig",
+                                         NULL};
     int fd = socket(AF_INET, SOCK_STREAM, 0), rc;
 
     ok(run_gwhook(help) == 0, "serve --help exits 0");
     ok(run_gwhook(bad) == 2, "serve --port 70000 is a usage error (exit 2)");
     ok(run_gwhook(extra) == 2, "serve with a stray argument is a usage error (exit 2)");
     ok(run_gwhook(badbind) == 2, "serve --bind with a host name is a usage error (exit 2)");
+    truncate(log_file, 0);
+    ok(run_gwhook(badcheck) == 2, "serve --check with an unknown check is a usage error (exit 2)");
+    text = read_text(log_file);
+    ok(contains(text, "parent-lisener") && contains(text, "parent-listener"),
+       "the error names the bad check and the valid ones");
+    free(text);
+    ok(run_gwhook(advice) == 2, "serve --check backend-exists=deny is refused (advice only)");
+    ok(run_gwhook(noconf) == 2, "serve --config with a missing file is a usage error (exit 2)");
+    truncate(log_file, 0);
+    ok(run_gwhook(nokube) == 1,
+       "checks on without an API server configuration: a runtime failure (exit 1)");
+    text = read_text(log_file);
+    ok(contains(text, "cross-object checks need the API server") && contains(text, "all=off"),
+       "the error says what is missing and how to run without the checks");
+    free(text);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 1) != 0 ||
         getsockname(fd, (struct sockaddr *)&a, &len) != 0)
