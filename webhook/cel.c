@@ -40,7 +40,7 @@ const char *cel_str(const cJSON *o, const char *k)
 {
     const cJSON *v = cel_get(o, k);
 
-    return cJSON_IsString(v) ? v->valuestring : NULL;
+    return v && cJSON_IsString(v) ? v->valuestring : NULL; /* -fanalyzer cannot see into cJSON */
 }
 
 int cel_str_eq(const cJSON *o, const char *k, const char *lit)

@@ -64,7 +64,7 @@ static const char usage_text[] =
     "  --threads N             webhook worker threads (default: the usable CPUs)\n"
     "  --max-body BYTES        larger request bodies get 413 (default 7340032, 7 MiB)\n"
     "  --conn-timeout SECONDS  close a connection silent this long, idle keep-alive\n"
-    "                          ones included (default 30)\n"
+    "                          ones included, or whose headers take longer (default 30)\n"
     "  --conn-limit N          open webhook connections at most (default 1024)\n"
     "  --grace SECONDS         on SIGTERM/SIGINT, the time allowed for the whole\n"
     "                          shutdown (default 25; keep it under the pod's\n"
@@ -77,7 +77,10 @@ static const char usage_text[] =
     "  --strict                strict findings deny instead of warning\n"
     "  --api-version v1.6|v1.2|main  whose rules apply (default v1.6)\n"
     "  --log-level debug|info|warn|error  (default info); JSON lines on stderr\n"
-    "  -h, --help              this text\n"
+    "  -h, --help              this text\n";
+
+/* The rest of the text (one C string may hold 4095 characters at most). */
+static const char usage_more[] =
     "\n"
     "cross-object checks (what no CRD rule can see; docs/CROSSCHECKS.md):\n"
     "  --check NAME=MODE       MODE deny, warn or off for one check, or NAME all;\n"
@@ -93,13 +96,16 @@ static const char usage_text[] =
     "                          started again from the last resourceVersion (default 300)\n"
     "  Unless every check is off, serve lists and watches Gateway API objects,\n"
     "  Services and Namespaces (read-only; deploy/webhook/base/rbac.yaml) and\n"
-    "  /readyz waits for the first full list.\n"
+    "  /readyz waits for the first full list. A finding of parent-listener,\n"
+    "  reference-grant, backend-exists or parent-exists is confirmed by a fresh\n"
+    "  read before it is reported; if that read fails, it only warns.\n"
     "\n"
     "Responses: 200 with an AdmissionReview for every decodable review (a denial\n"
-    "is allowed:false, status 422 Invalid); 400 malformed review; 404 other paths;\n"
-    "405 not POST; 413 body over --max-body; 415 Content-Type not application/json;\n"
-    "500 no response could be built; 504 body still arriving after the caller's\n"
-    "?timeout=. Error bodies are {\"error\": \"...\"}.\n"
+    "is allowed:false, status 422 Invalid); 400 malformed review, or bad framing\n"
+    "(Content-Length with Transfer-Encoding, ...: the connection closes); 404\n"
+    "other paths; 405 not POST; 413 body over --max-body; 415 Content-Type not\n"
+    "application/json; 500 no response could be built; 504 body still arriving\n"
+    "after the caller's ?timeout=. Error bodies are {\"error\": \"...\"}.\n"
     "\n"
     "Shutdown: /readyz answers 503 and responses carry Connection: close; after\n"
     "--shutdown-delay the webhook port closes, requests in flight finish (within\n"
@@ -108,6 +114,12 @@ static const char usage_text[] =
     "exit status: 0 clean shutdown, 1 runtime failure (e.g. a port in use, or no\n"
     "API server configuration while cross-object checks are on) or a second signal\n"
     "during shutdown, 2 usage error (a bad flag, value, --bind, --check or --config)\n";
+
+static void usage(FILE *f)
+{
+    fputs(usage_text, f);
+    fputs(usage_more, f);
+}
 
 /* Decimal in [min, max], nothing else. */
 static int parse_num(const char *s, unsigned long long min, unsigned long long max,
@@ -262,7 +274,7 @@ static int set_option(struct serve_config *c, int id, const char *arg)
         fprintf(stderr, "error: invalid --log-level '%s' (debug|info|warn|error)\n", arg);
         return -1;
     default:
-        fputs(usage_text, stderr);
+        usage(stderr);
         return -1;
     }
 }
@@ -273,7 +285,8 @@ static int check_config(const struct serve_config *c, int argc, char **argv)
     unsigned char addr[16];
 
     if (optind < argc) {
-        fprintf(stderr, "error: unexpected argument '%s'\n%s", argv[optind], usage_text);
+        fprintf(stderr, "error: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
         return -1;
     }
     if (s->review.opts.bundle && !strcmp(s->review.opts.bundle, "v1.2") &&
@@ -345,7 +358,7 @@ static int parse_args(int argc, char **argv, struct serve_config *c)
     optind = 1;
     while ((id = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         if (id == 'h') {
-            fputs(usage_text, stdout);
+            usage(stdout);
             return 1;
         }
         if (set_option(c, id, optarg) != 0)

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,24 @@
 #define MAX_DEADLINE_S 30.0
 /* Header bytes and read buffer per connection (bodies are copied out). */
 #define CONN_MEMORY (64u * 1024)
+
+/*
+ * A webhook connection, from libmicrohttpd's connection notifications.
+ * libmicrohttpd closes a connection that is silent for --conn-timeout, but
+ * not one that trickles a byte at a time (slowloris): the watchdog thread
+ * closes a connection that has had no request in hand for --conn-timeout,
+ * i.e. that has not delivered a complete request head (TLS handshake, request
+ * line and headers) within --conn-timeout of its start or of the end of its
+ * previous request. Once the head is in, the request's deadline governs.
+ */
+struct conn {
+    struct conn *prev, *next; /* in server.conns, under conns_lock */
+    int fd;
+    int cut;              /* shut down by the watchdog */
+    atomic_int busy;      /* between the request head and the request's end */
+    atomic_llong wait_ms; /* CLOCK_MONOTONIC ms since which it has had no request */
+    void *cert_ctx;       /* certstore's per-connection state */
+};
 
 /* What a plain-HTTP port serves: probes, metrics or both. */
 struct plain {
@@ -58,6 +77,11 @@ struct server {
     struct MHD_Daemon *probe, *metricsd;
     atomic_int draining;
     atomic_uint in_flight;
+    pthread_mutex_t conns_lock;
+    struct conn *conns;
+    pthread_t watchdog;
+    int watchdog_started;
+    atomic_int stopping;
 };
 
 struct request {
@@ -70,7 +94,8 @@ struct request {
     struct sbuf body;
     size_t received; /* body bytes, stored or not */
     int too_big;
-    int code; /* HTTP status sent; 0 until then */
+    int close; /* send Connection: close */
+    int code;  /* HTTP status sent; 0 until then */
 };
 
 static double elapsed_s(const struct timespec *since)
@@ -137,7 +162,7 @@ static enum MHD_Result send_body(struct MHD_Connection *c, struct request *r, in
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     if (code == MHD_HTTP_METHOD_NOT_ALLOWED)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r && r->webhook ? "POST" : "GET");
-    if (r && atomic_load(&r->srv->draining))
+    if (r && (r->close || atomic_load(&r->srv->draining)))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     ret = MHD_queue_response(c, (unsigned)code, resp);
     MHD_destroy_response(resp);
@@ -246,25 +271,111 @@ static int is_json(const char *ct)
     return *ct == '\0' || *ct == ';';
 }
 
+/* The Content-Length and Transfer-Encoding fields of a request. */
+struct framing {
+    unsigned cl, te;
+    const char *first_cl;
+    int cl_differ;
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    struct framing *f = cls;
+
+    (void)kind;
+    if (!value)
+        value = "";
+    if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+        if (!f->cl++)
+            f->first_cl = value;
+        else if (strcmp(value, f->first_cl) != 0)
+            f->cl_differ = 1;
+    } else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+        f->te++;
+    }
+    return MHD_YES;
+}
+
+/*
+ * Framing that another HTTP parser could read differently, the stuff of
+ * request smuggling; RFC 9112 §6.3 wants 400 and the connection closed.
+ * libmicrohttpd 0.9.75 would take Transfer-Encoding over Content-Length
+ * and keep the connection, take the first of several Content-Length
+ * values, and read a body in any coding but chunked until the connection
+ * closes. NULL when the framing is sound; *unframed is then 1 if neither
+ * field is there (an obs-folded one, which libmicrohttpd 0.9.75 drops,
+ * included).
+ */
+static const char *framing_error(struct MHD_Connection *c, int *unframed)
+{
+    struct framing f = {0};
+    const char *te =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
+    if (f.te > 1 || (te && strcasecmp(te, "chunked") != 0))
+        return "bad framing: the only Transfer-Encoding accepted is a single chunked";
+    if (f.te && f.cl)
+        return "bad framing: both Content-Length and Transfer-Encoding";
+    if (f.cl_differ)
+        return "bad framing: Content-Length fields that differ";
+    *unframed = !f.te && !f.cl;
+    return NULL;
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A request head is in (busy 1) or the request is over (busy 0): see struct conn. */
+static void conn_busy(struct MHD_Connection *c, int busy)
+{
+    const union MHD_ConnectionInfo *ci =
+        c ? MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT) : NULL;
+    struct conn *k = ci ? ci->socket_context : NULL;
+
+    if (!k)
+        return;
+    if (!busy)
+        atomic_store(&k->wait_ms, now_ms());
+    atomic_store(&k->busy, busy);
+}
+
 /* The checks that need only the request line and headers. */
 static enum MHD_Result begin_request(struct server *s, struct MHD_Connection *c, const char *url,
                                      const char *method, void **con_cls)
 {
     struct request *r = xcalloc(1, sizeof(*r));
-    const char *cl;
+    const char *cl, *bad;
     char msg[128];
+    int unframed = 0;
 
     r->srv = s;
     clock_gettime(CLOCK_MONOTONIC, &r->start);
     *con_cls = r;
     atomic_fetch_add(&s->in_flight, 1);
+    conn_busy(c, 1);
     if (!strcmp(url, "/validate") || !strcmp(url, "/mutate")) {
         r->webhook = 1;
         r->wh = url[1] == 'v' ? METRICS_VALIDATE : METRICS_MUTATE;
         metrics_request_begin(s->metrics, r->wh);
-    } else {
-        return send_error(c, r, url, 404, "not found: the webhook serves /validate and /mutate");
     }
+    bad = framing_error(c, &unframed);
+    if (bad) {
+        r->close = 1;
+        return send_error(c, r, url, 400, bad);
+    }
+    /* a POST without a length has an empty body: what follows it on the
+       connection would be read as the next request, so answer and close */
+    if (unframed && !strcmp(method, MHD_HTTP_METHOD_POST))
+        r->close = 1;
+    if (!r->webhook)
+        return send_error(c, r, url, 404, "not found: the webhook serves /validate and /mutate");
     if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
         return send_error(c, r, url, 405, "method not allowed: use POST");
     if (!is_json(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE)))
@@ -424,9 +535,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     struct server *s = cls;
     struct request *r = *con_cls;
 
-    (void)c;
     if (!r)
         return;
+    conn_busy(c, 0);
     if (!r->code)
         log_msg(LOGL_DEBUG, "request ended without a response (libmicrohttpd code %d)", (int)toe);
     if (r->webhook)
@@ -483,6 +594,78 @@ static enum MHD_Result on_plain(void *cls, struct MHD_Connection *c, const char 
     return send_body(c, NULL, 404, xstrdup("not found\n"), "text/plain");
 }
 
+/* ---- webhook connections: the slowloris watchdog (struct conn) ---- */
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct server *s = cls;
+    struct conn *k = *socket_context;
+    const union MHD_ConnectionInfo *ci;
+
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        k = xcalloc(1, sizeof(*k));
+        ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        k->fd = ci ? ci->connect_fd : -1;
+        atomic_store(&k->wait_ms, now_ms());
+        certstore_notify_connection(s->certs, c, &k->cert_ctx, code);
+        pthread_mutex_lock(&s->conns_lock);
+        k->next = s->conns;
+        if (s->conns)
+            s->conns->prev = k;
+        s->conns = k;
+        pthread_mutex_unlock(&s->conns_lock);
+        *socket_context = k;
+        return;
+    }
+    if (!k)
+        return;
+    /* libmicrohttpd closes the socket after this: the watchdog never sees a reused fd */
+    pthread_mutex_lock(&s->conns_lock);
+    if (k->prev)
+        k->prev->next = k->next;
+    else
+        s->conns = k->next;
+    if (k->next)
+        k->next->prev = k->prev;
+    pthread_mutex_unlock(&s->conns_lock);
+    certstore_notify_connection(s->certs, c, &k->cert_ctx, code);
+    free(k);
+    *socket_context = NULL;
+}
+
+/* Four times a second: shut down the connections with no request in hand for --conn-timeout. */
+static void *watchdog(void *arg)
+{
+    struct server *s = arg;
+    const struct timespec tick = {0, 250L * 1000 * 1000};
+    struct conn *k;
+
+    while (!atomic_load(&s->stopping)) {
+        long long before;
+        unsigned cut = 0;
+
+        nanosleep(&tick, NULL);
+        before = now_ms() - (long long)s->cfg.conn_timeout * 1000;
+        pthread_mutex_lock(&s->conns_lock);
+        for (k = s->conns; k; k = k->next) {
+            if (k->cut || k->fd < 0 || atomic_load(&k->busy) || atomic_load(&k->wait_ms) > before)
+                continue;
+            /* libmicrohttpd sees the end of the stream and closes the connection itself */
+            shutdown(k->fd, SHUT_RDWR);
+            k->cut = 1;
+            cut++;
+        }
+        pthread_mutex_unlock(&s->conns_lock);
+        if (cut)
+            log_msg(LOGL_INFO,
+                    "closed %u webhook connections with no complete request head within "
+                    "--conn-timeout (%us)",
+                    cut, s->cfg.conn_timeout);
+    }
+    return NULL;
+}
+
 /* ---- start and stop ---- */
 
 /* Daemon i of s->ntls, on s->tls_fd[i]; --conn-limit is split as MHD splits it over a pool. */
@@ -498,8 +681,8 @@ static struct MHD_Daemon *start_tls(struct server *s, unsigned i)
         MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
         MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
         MHD_OPTION_HTTPS_CERT_CALLBACK, certstore_retrieve, MHD_OPTION_NOTIFY_CONNECTION,
-        certstore_notify_connection, s->certs, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_END);
+        on_connection, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_EXTERNAL_LOGGER,
+        log_mhd, NULL, MHD_OPTION_END);
 }
 
 static struct MHD_Daemon *start_plain(struct plain *p, int fd)
@@ -575,6 +758,7 @@ int server_start(const struct server_config *cfg, struct server **out, char *err
 
     *out = NULL;
     s->cfg = *cfg;
+    pthread_mutex_init(&s->conns_lock, NULL);
     /* no more daemons than connections, so each has a limit of at least one */
     s->ntls = cfg->threads < cfg->conn_limit ? cfg->threads : cfg->conn_limit;
     if (!s->ntls)
@@ -599,6 +783,11 @@ int server_start(const struct server_config *cfg, struct server **out, char *err
         snprintf(err, errlen, "cannot start the certificate watcher thread");
         goto fail;
     }
+    if (pthread_create(&s->watchdog, NULL, watchdog, s) != 0) {
+        snprintf(err, errlen, "cannot start the connection watchdog thread");
+        goto fail;
+    }
+    s->watchdog_started = 1;
     *out = s;
     return 0;
 fail:
@@ -642,6 +831,9 @@ void server_stop(struct server *s)
 
     if (!s)
         return;
+    atomic_store(&s->stopping, 1);
+    if (s->watchdog_started)
+        pthread_join(s->watchdog, NULL);
     if (s->certs)
         certstore_watch_stop(s->certs);
     for (i = 0; i < s->ntls; i++)
@@ -653,6 +845,7 @@ void server_stop(struct server *s)
         MHD_stop_daemon(s->metricsd);
     certstore_free(s->certs);
     metrics_free(s->metrics);
+    pthread_mutex_destroy(&s->conns_lock);
     free(s->tls);
     free(s->tls_fd);
     free(s);
