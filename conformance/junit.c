@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runner.h"
+
 #include "util.h"
 #include "xml.h"
 
@@ -314,7 +316,55 @@ static void put_properties(struct sbuf *sb, const struct conf_run_info *info)
     put_property_list(sb, "conformanceProfiles", &info->profiles);
     put_property_list(sb, "supportedFeatures", &info->supported_features);
     put_property(sb, "gwconformVersion", GATECHECK_VERSION);
+    if (conf_faults_any(&info->faults)) {
+        char *d = conf_faults_describe(&info->faults);
+
+        put_property(sb, "runnerFaults", d);
+        free(d);
+    }
+    if (info->interrupted)
+        put_property(sb, "interruptedBy", conf_signal_name(info->interrupted));
     sb_puts(sb, "    </properties>\n");
+}
+
+/* ---- runner faults --------------------------------------------------------- */
+
+/* "runner faults: ...", then the event lines (what failed, how it ended). */
+static void faults_text(struct sbuf *out, const char *label, const struct conf_faults *f)
+{
+    char *d = conf_faults_describe(f);
+    size_t i;
+
+    sb_printf(out, "%s: %s\n", label, d);
+    for (i = 0; i < f->events.n; i++)
+        sb_printf(out, "  %s\n", f->events.v[i]);
+    if (f->events_dropped)
+        sb_printf(out, "  (%u more)\n", f->events_dropped);
+    free(d);
+}
+
+/* A test case's runner faults: a property (the counts in one line) ... */
+static void put_case_fault_property(struct sbuf *sb, const struct conf_faults *f)
+{
+    char *d = conf_faults_describe(f);
+
+    sb_puts(sb, "      <properties>\n        <property");
+    put_attr(sb, "name", "runnerFaults");
+    put_attr(sb, "value", d);
+    sb_puts(sb, "/>\n      </properties>\n");
+    free(d);
+}
+
+/* ... and, after the result, <system-out> with the event lines. */
+static void put_case_fault_out(struct sbuf *sb, const struct conf_faults *f)
+{
+    struct sbuf text = {0};
+
+    faults_text(&text, "runner faults", f);
+    sb_puts(sb, "      <system-out>");
+    put_xml(sb, text.buf, 0);
+    sb_puts(sb, "</system-out>\n");
+    sb_release(&text);
 }
 
 /* the message attribute: the first line only (details go in the text) */
@@ -357,6 +407,8 @@ static void put_result(struct sbuf *sb, const struct jcase *jc)
 static void put_testcase(struct sbuf *sb, const struct jcase *jc)
 {
     enum conf_result res = jc->c ? jc->c->result : jc->s->result;
+    const struct conf_faults *f = jc->c ? &jc->c->faults : &jc->s->faults;
+    int faults = conf_faults_any(f);
     char *classname = NULL;
 
     if (!jc->s->profile || !*jc->s->profile)
@@ -367,13 +419,53 @@ static void put_testcase(struct sbuf *sb, const struct jcase *jc)
     put_attr(sb, "classname", classname ? classname : jc->s->profile);
     put_time(sb, jc->ms);
     free(classname);
-    if (res == CONF_PASS) {
+    if (res == CONF_PASS && !faults) {
         sb_puts(sb, "/>\n");
         return;
     }
     sb_puts(sb, ">\n");
-    put_result(sb, jc);
+    if (faults)
+        put_case_fault_property(sb, f);
+    if (res != CONF_PASS)
+        put_result(sb, jc);
+    if (faults)
+        put_case_fault_out(sb, f);
     sb_puts(sb, "    </testcase>\n");
+}
+
+/* The suite's <system-out> when the run met faults or a signal: the run's
+   line and events, then one line per scenario of this suite that met some. */
+static void put_suite_out(struct sbuf *sb, const struct jsuite *su,
+                          const struct conf_run_info *info)
+{
+    struct sbuf text = {0};
+    const struct conf_scenario_result *prev = NULL;
+    size_t i;
+
+    if (!conf_faults_any(&info->faults) && !info->interrupted)
+        return;
+    if (info->interrupted)
+        sb_printf(&text,
+                  "interrupted by %s: the case running then is an error, what was not "
+                  "started is skipped\n",
+                  conf_signal_name(info->interrupted));
+    if (conf_faults_any(&info->faults))
+        faults_text(&text, "runner faults (the whole run)", &info->faults);
+    for (i = 0; i < su->n; i++) {
+        const struct conf_scenario_result *s = su->v[i].s;
+        char *d;
+
+        if (s == prev || !conf_faults_any(&s->faults))
+            continue;
+        prev = s;
+        d = conf_faults_describe(&s->faults);
+        sb_printf(&text, "%s: %s\n", s->name ? s->name : "(unnamed)", d);
+        free(d);
+    }
+    sb_puts(sb, "    <system-out>");
+    put_xml(sb, text.buf, 0);
+    sb_puts(sb, "</system-out>\n");
+    sb_release(&text);
 }
 
 /* Ant's timestamp: no zone designator (the Jenkins schema's pattern), UTC */
@@ -411,6 +503,7 @@ static void put_suite(struct sbuf *sb, const struct jsuite *su, const struct con
     put_properties(sb, info);
     for (i = 0; i < su->n; i++)
         put_testcase(sb, &su->v[i]);
+    put_suite_out(sb, su, info);
     sb_puts(sb, "  </testsuite>\n");
 }
 

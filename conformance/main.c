@@ -60,7 +60,9 @@ static const char usage_text[] =
     "  --cleanup-base-resources B   delete the base environment at the end (default true)\n"
     "  --cleanup-test-resources B   delete each scenario's objects after it (default true)\n"
     "  --timeout-config-overrides S 'Name:SECONDS;...' with upstream's names, e.g.\n"
-    "                               MaxTimeToConsistency:60;NamespacesMustBeReady:600\n"
+    "                               MaxTimeToConsistency:60;NamespacesMustBeReady:600;\n"
+    "                               also gwconform's APIServerRetryTimeout (how long\n"
+    "                               one API request is retried through an outage; 30)\n"
     "  --parallel N                 the scenarios upstream marks parallel run N at a\n"
     "                               time, after the others (default 1: one by one)\n"
     "  --scenarios DIR              scenario files (default " DEFAULT_SCENARIOS ")\n"
@@ -79,17 +81,36 @@ static const char usage_text[] =
     "  path (the Sonobuoy plugin contract).\n"
     "\n"
     "  -h, --help                   this text on stdout\n"
-    "\n"
+    "\n";
+
+/* The rest of the usage (one string literal would pass C's 4095 characters). */
+static const char usage_notes[] =
     "exit status: 0 every scenario that ran passed (skipped and not supported ones\n"
     "do not count); 1 a scenario failed or could not be judged (FAIL or ERROR), or\n"
     "the scenarios were interrupted; 2 the run could not happen (bad flags or\n"
     "scenarios, no cluster, CRDs of another version, GatewayClass not accepted, base\n"
     "environment not ready or interrupted while being set up) or the reports could\n"
-    "not be written.\n"
+    "not be written; 130 a second SIGINT, 143 a second SIGTERM: exited at once.\n"
     "\n"
-    "SIGINT or SIGTERM stops the run: no new step starts, what was created is\n"
-    "deleted, and once the scenarios have started the reports are still written\n"
-    "(cases not run are reported skipped).\n";
+    "SIGINT or SIGTERM stops the run: no new scenario, step or request starts (one\n"
+    "in flight is abandoned within a second), what was created is deleted, and the\n"
+    "reports are written: the case that was running is an error 'interrupted by\n"
+    "SIGTERM', what did not start is skipped. A second signal exits at once,\n"
+    "without cleanup or reports.\n"
+    "\n"
+    "Runner faults: once the API server has answered, a request to it that meets a\n"
+    "transport error, a 5xx, a 429 or an API not served yet is sent again (backoff\n"
+    "0.25 s doubling to 2 s) for up to APIServerRetryTimeout; an update only when\n"
+    "the server cannot have acted on it. Each attempt at the gateway is bounded by\n"
+    "RequestTimeout (10 s); a failed case says what the gateway did (503 on every\n"
+    "attempt, no answer within the timeout, connection refused). The summary's\n"
+    "'runner faults:' line and the JUnit property runnerFaults count them.\n";
+
+static void print_usage(FILE *f)
+{
+    fputs(usage_text, f);
+    fputs(usage_notes, f);
+}
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
 {
@@ -130,10 +151,24 @@ static int parse_bool(const char *flag, const char *v, int *out)
     return usage_error("%s '%s': want true or false", flag, v);
 }
 
+/* The first SIGINT/SIGTERM stops the run (runner.h); a second one exits at once. */
 static void on_signal(int sig)
 {
-    (void)sig;
-    conf_interrupted = 1;
+    static const char first[] = "gwconform: stopping: no new scenario, step or request; deleting "
+                                "what was created, then writing the reports (a second signal "
+                                "exits at once)\n";
+    static const char again[] = "gwconform: second signal: exiting now, without cleanup or "
+                                "reports\n";
+    ssize_t w;
+
+    if (conf_interrupted) {
+        w = write(STDERR_FILENO, again, sizeof(again) - 1);
+        (void)w;
+        _exit(128 + sig);
+    }
+    conf_interrupted = sig;
+    w = write(STDERR_FILENO, first, sizeof(first) - 1);
+    (void)w;
 }
 
 static const char *word(enum conf_result r)
@@ -209,6 +244,24 @@ static int summary(const struct conf_scenario_result *res, size_t n)
            n, count[CONF_PASS], count[CONF_FAIL], count[CONF_ERROR], count[CONF_SKIP],
            count[CONF_NOT_SUPPORTED]);
     return count[CONF_FAIL] || count[CONF_ERROR] ? 1 : 0;
+}
+
+/* "runner faults: ..." for the run, then one line per scenario that met some. */
+static void summary_faults(const struct conf_run_info *info, const struct conf_scenario_result *res,
+                           size_t n)
+{
+    char *d = conf_faults_describe(&info->faults);
+    size_t i;
+
+    printf("runner faults: %s\n", *d ? d : "none");
+    free(d);
+    for (i = 0; i < n; i++) {
+        if (!conf_faults_any(&res[i].faults))
+            continue;
+        d = conf_faults_describe(&res[i].faults);
+        printf("  %s: %s\n", res[i].name, d);
+        free(d);
+    }
 }
 
 enum {
@@ -404,7 +457,7 @@ static int parse_run_args(int argc, char **argv, struct run_args *a)
     opterr = 0;
     while ((opt = getopt_long(argc, argv, "h", run_longopts, NULL)) != -1) {
         if (opt == 'h') {
-            fputs(usage_text, stdout);
+            print_usage(stdout);
             return 1;
         }
         if (opt == '?')
@@ -444,10 +497,11 @@ static int cmd_run(int argc, char **argv)
         goto out;
     }
     rc = summary(res, n);
+    summary_faults(&a.info, res, n);
     if (write_reports(a.report_dir, a.report_out, &a.info, res, n) != 0)
         rc = 2;
     if (conf_interrupted) {
-        fprintf(stderr, "gwconform: interrupted\n");
+        fprintf(stderr, "gwconform: interrupted by %s\n", conf_signal_name(conf_interrupted));
         rc = rc ? rc : 1;
     }
 out:
@@ -469,7 +523,7 @@ int main(int argc, char **argv)
 
     util_init_cjson();
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        fputs(usage_text, argc < 2 ? stderr : stdout);
+        print_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "version")) {

@@ -24,6 +24,7 @@
  *    custom dialer never offers h2).
  */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <curl/curl.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -36,6 +37,7 @@
 #include <time.h>
 
 #include "roundtrip.h"
+#include "runner.h"
 #include "util.h"
 
 #define BODY_MAX     ((size_t)16 << 20) /* a larger answer is an error */
@@ -335,6 +337,7 @@ struct resp {
     char *location;             /* first value */
     struct sbuf body;
     int too_big;
+    enum conf_fault fault; /* of a failed transfer */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -576,7 +579,10 @@ static int go_valid_name(const char *s, int pattern)
     if (!len || (len == 1 && s[0] == '*'))
         return 0;
     for (i = 0; i <= len; i++) {
-        char ch = i < len ? s[i] : '.';
+        char ch = '.';
+
+        if (i < len)
+            ch = s[i];
 
         if (ch == '.') {
             if (!label)
@@ -733,15 +739,71 @@ static void set_tls(CURL *c, const struct conf_tls *tls)
     }
 }
 
+/* The kind of a failed transfer (the socket's errno tells refused from unreachable). */
+static enum conf_fault transfer_fault(CURLcode rc, long os_errno)
+{
+    switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+        return CONF_FAULT_TIMEOUT;
+    case CURLE_COULDNT_CONNECT:
+        return os_errno == ECONNREFUSED ? CONF_FAULT_REFUSED : CONF_FAULT_NETWORK;
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+        return CONF_FAULT_RESET;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+        return CONF_FAULT_TLS;
+    default:
+        return CONF_FAULT_NETWORK;
+    }
+}
+
+/* curl's progress callback: a signal to the runner abandons the transfer
+   (curl calls it about once a second when nothing moves) */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)arg;
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return conf_interrupted != 0;
+}
+
 /* Why a transfer failed, in curl's words (and the name a certificate lacks). */
 static char *perform_error(CURLcode rc, const struct resp *r, const struct conf_tls *tls)
 {
     if (r->too_big)
         return xasprintf("response body larger than %zu bytes", BODY_MAX);
+    if (rc == CURLE_ABORTED_BY_CALLBACK)
+        return xasprintf("interrupted by %s", conf_signal_name(conf_interrupted));
     if (rc == CURLE_PEER_FAILED_VERIFICATION && tls && tls->server_name &&
         strstr(r->errbuf, "hostname mismatch"))
         return xasprintf("%s: the certificate is not valid for %s", r->errbuf, tls->server_name);
     return xstrdup(r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc));
+}
+
+/* Where the answer goes, how long it may take, and the check for a signal. */
+static void set_io(CURL *c, struct resp *r, struct curl_slist *lines, long ms)
+{
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->errbuf);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, lines);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
 }
 
 /* Send hop h; 0, or -1 with *err set (curl's words). */
@@ -772,14 +834,7 @@ static int perform(const struct hop *h, const struct conf_request *req, const st
     curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
     curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->errbuf);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, lines);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    set_io(c, r, lines, ms);
     if (wants_gzip(h, kv))
         curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "gzip");
     set_method(c, h, req);
@@ -789,6 +844,10 @@ static int perform(const struct hop *h, const struct conf_request *req, const st
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
         curl_easy_getinfo(c, CURLINFO_HTTP_VERSION, &r->version);
     } else {
+        long os_errno = 0;
+
+        curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
+        r->fault = r->too_big ? CONF_FAULT_NONE : transfer_fault(rc, os_errno);
         *err = perform_error(rc, r, tls);
     }
     curl_easy_cleanup(c);
@@ -1326,6 +1385,7 @@ static char *send_chain(const struct hop *first, const struct conf_request *req,
         const struct hop *h = nreq ? last : first;
 
         resp_free(r);
+        r->fault = CONF_FAULT_NONE;
         if (perform(h, req, tls, kv, remaining(deadline), r, &err))
             break;
         nreq++;
@@ -1368,9 +1428,10 @@ int conf_roundtrip_tls(const char *gw_addr, const char *scheme, const struct con
         kv_set(&kv, "User-Agent", USER_AGENT);
     if (!err && (out->error = tls_config_error(scheme, tls)) == NULL)
         err = send_chain(&first, req, tls_complete(tls) ? tls : NULL, &kv, deadline, &r, &last);
-    if (err)
+    if (err) {
         out->error = url_error(&first, err);
-    else if (!out->error)
+        out->fault = r.fault;
+    } else if (!out->error)
         capture(&first, last.scheme ? &last : &first, &r, out);
     free(err);
     resp_free(&r);

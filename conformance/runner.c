@@ -147,6 +147,7 @@ void conf_timeouts_default(struct conf_timeouts *t)
     t->default_test_timeout = 60;
     t->default_poll_interval = 0.1;
     t->required_consecutive_successes = 3;
+    t->api_server_retry = 30;
 }
 
 void conf_opts_init(struct conf_opts *o)
@@ -189,6 +190,8 @@ static long timeout_offset(const char *name)
          offsetof(struct conf_timeouts, latest_observed_generation_set)},
         {"DefaultTestTimeout", offsetof(struct conf_timeouts, default_test_timeout)},
         {"DefaultPollInterval", offsetof(struct conf_timeouts, default_poll_interval)},
+        /* gwconform's own (docs/RELIABILITY.md) */
+        {"APIServerRetryTimeout", offsetof(struct conf_timeouts, api_server_retry)},
     };
     size_t i;
 
@@ -263,7 +266,216 @@ struct run {
     struct conf_kvlist addr;
     char *last_addr;
     long long generation_before;
+    /* runner faults: where they are counted now (the run's, a scenario's or
+       a case's), whether the API server has answered yet (before that no
+       request is retried: a wrong kubeconfig fails at once), cleaning up
+       (requests are retried even after a signal) */
+    struct conf_faults own, *acc;
+    int api_seen, cleaning;
 };
+
+/* ---- requests to the API server, retried through outages ------------------- */
+
+enum kverb { KV_GET, KV_LIST, KV_APPLY, KV_CREATE, KV_MERGE, KV_UPDATE, KV_DELETE };
+
+/* One request of the runner: obj is the object (apply, create, update) or the patch. */
+struct kreq {
+    enum kverb verb;
+    const char *api_version, *kind, *ns, *name;
+    const cJSON *obj;
+    const struct kube_list_opts *list;
+};
+
+static int kreq_once(struct run *r, const struct kreq *k, struct kube_response *resp)
+{
+    switch (k->verb) {
+    case KV_GET:
+        return kube_get(r->kc, k->api_version, k->kind, k->ns, k->name, resp);
+    case KV_LIST:
+        return kube_list_all(r->kc, k->api_version, k->kind, k->ns, k->list, resp);
+    case KV_APPLY:
+        return kube_apply(r->kc, k->obj, FIELD_MANAGER, NULL, resp);
+    case KV_CREATE:
+        return kube_create(r->kc, k->obj, NULL, resp);
+    case KV_MERGE:
+        return kube_merge_patch(r->kc, k->api_version, k->kind, k->ns, k->name, k->obj, NULL, resp);
+    case KV_UPDATE:
+        return kube_update(r->kc, k->obj, NULL, resp);
+    default:
+        return kube_delete(r->kc, k->api_version, k->kind, k->ns, k->name, NULL, resp);
+    }
+}
+
+static enum conf_api_op kreq_op(enum kverb v)
+{
+    static const enum conf_api_op ops[] = {
+        [KV_GET] = CONF_API_READ,      [KV_LIST] = CONF_API_READ,   [KV_APPLY] = CONF_API_APPLY,
+        [KV_CREATE] = CONF_API_CREATE, [KV_MERGE] = CONF_API_PATCH, [KV_UPDATE] = CONF_API_UPDATE,
+        [KV_DELETE] = CONF_API_DELETE,
+    };
+
+    return ops[v];
+}
+
+/* "get Gateway ns/name", for progress lines and the reports' event lines */
+static char *kreq_text(const struct kreq *k)
+{
+    static const char *const verbs[] = {"get",   "list",   "apply", "create",
+                                        "patch", "update", "delete"};
+    const cJSON *md = jget(k->obj, "metadata");
+    const char *kind = k->kind ? k->kind : jstr(k->obj, "kind");
+    const char *ns = k->ns ? k->ns : jstr(md, "namespace");
+    const char *name = k->name ? k->name : jstr(md, "name");
+    struct sbuf sb = {0};
+
+    sb_printf(&sb, "%s %s", verbs[k->verb], kind ? kind : "?");
+    if (ns && *ns)
+        sb_printf(&sb, " %s%s", ns, name ? "/" : "");
+    if (name)
+        sb_printf(&sb, "%s%s", ns && *ns ? "" : " ", name);
+    return sb_detach(&sb);
+}
+
+/* Whether another attempt may start: the API server answered before in this
+   run, the fault allows it, time is left, and no signal stops the run. */
+static int kreq_may_retry(const struct run *r, const struct kreq *k, enum conf_fault f,
+                          double started, unsigned retries)
+{
+    double budget = r->o->timeouts.api_server_retry;
+
+    if (!r->api_seen || budget <= 0 || !conf_api_retryable(f, kreq_op(k->verb)))
+        return 0;
+    if (conf_interrupted && !r->cleaning)
+        return 0;
+    return now_s() + conf_api_backoff(retries + 1) - started <= budget;
+}
+
+/* Count a request that met faults: the counts, a progress line, an event.
+   last is the fault of the last attempt (CONF_FAULT_NONE: it was answered). */
+static void kreq_record(struct run *r, const struct kreq *k, const unsigned *by_fault,
+                        unsigned retries, enum conf_fault last, double started,
+                        const struct kube_response *resp)
+{
+    struct conf_faults *acc = r->acc ? r->acc : &r->own;
+    struct sbuf sb = {0};
+    char *what = kreq_text(k);
+    double took = now_s() - started;
+    int i, n = 0;
+
+    sb_printf(&sb, "%s: ", what);
+    for (i = 1; i < CONF_FAULT_COUNT; i++) {
+        if (!by_fault[i])
+            continue;
+        acc->api_by_fault[i] += by_fault[i];
+        sb_printf(&sb, "%s%s x%u", n++ ? ", " : "", conf_fault_name((enum conf_fault)i),
+                  by_fault[i]);
+    }
+    if (!n)
+        sb_puts(&sb, "HTTP 429 or 5xx with Retry-After");
+    if (retries) {
+        acc->api_retried++;
+        acc->api_retries += retries;
+        acc->api_seconds += took;
+    }
+    if (retries && last == CONF_FAULT_NONE)
+        sb_printf(&sb, "; answered after %u retr%s in %.1f s", retries, retries == 1 ? "y" : "ies",
+                  took);
+    else if (retries)
+        sb_printf(&sb, "; gave up after %u retr%s in %.1f s: %s", retries,
+                  retries == 1 ? "y" : "ies", took, resp->error ? resp->error : "?");
+    else
+        sb_printf(&sb, "; not retried: %s", resp->error ? resp->error : "?");
+    acc->api_gave_up += retries && last != CONF_FAULT_NONE;
+    conf_faults_event(acc, sb.buf);
+    progress("  API server: %s", sb.buf);
+    sb_release(&sb);
+    free(what);
+}
+
+/*
+ * One request of the runner, sent again with backoff while it meets a
+ * fault that allows it (conf_api_retryable()), for up to
+ * APIServerRetryTimeout in all. The last answer is in resp.
+ */
+static int kcall(struct run *r, const struct kreq *k, struct kube_response *resp)
+{
+    unsigned by_fault[CONF_FAULT_COUNT] = {0}, retries = 0, client = 0, faults = 0;
+    double started = now_s();
+    enum conf_fault f;
+    int rc;
+
+    for (;;) {
+        rc = kreq_once(r, k, resp);
+        client += (unsigned)(resp->retries > 0 ? resp->retries : 0);
+        f = rc == 0 ? CONF_FAULT_NONE : conf_api_fault(resp);
+        if (f == CONF_FAULT_NONE)
+            break;
+        by_fault[f]++;
+        faults++;
+        if (!kreq_may_retry(r, k, f, started, retries))
+            break;
+        if (retries++ == 0) {
+            char *what = kreq_text(k);
+
+            progress("  API server: %s: %s (%s); retrying for up to %.0f s", what,
+                     conf_fault_name(f), resp->error ? resp->error : "?",
+                     r->o->timeouts.api_server_retry);
+            free(what);
+        }
+        sleep_s(conf_api_backoff(retries));
+    }
+    if (resp->status != 0)
+        r->api_seen = 1;
+    if (retries + client + faults > 0)
+        kreq_record(r, k, by_fault, retries + client, f, started, resp);
+    return rc;
+}
+
+static int kget(struct run *r, const char *av, const char *kind, const char *ns, const char *name,
+                struct kube_response *resp)
+{
+    struct kreq k = {KV_GET, av, kind, ns, name, NULL, NULL};
+
+    return kcall(r, &k, resp);
+}
+
+static int klist(struct run *r, const char *av, const char *kind, const char *ns,
+                 const struct kube_list_opts *lo, struct kube_response *resp)
+{
+    struct kreq k = {KV_LIST, av, kind, ns, NULL, NULL, lo};
+
+    return kcall(r, &k, resp);
+}
+
+/* apply, create or update of a whole object */
+static int kobj(struct run *r, enum kverb v, const cJSON *obj, struct kube_response *resp)
+{
+    struct kreq k = {v, NULL, NULL, NULL, NULL, obj, NULL};
+
+    return kcall(r, &k, resp);
+}
+
+static int kmerge(struct run *r, const char *av, const char *kind, const char *ns, const char *name,
+                  const cJSON *patch, struct kube_response *resp)
+{
+    struct kreq k = {KV_MERGE, av, kind, ns, name, patch, NULL};
+
+    return kcall(r, &k, resp);
+}
+
+static int kdelete(struct run *r, const char *av, const char *kind, const char *ns,
+                   const char *name, struct kube_response *resp)
+{
+    struct kreq k = {KV_DELETE, av, kind, ns, name, NULL, NULL};
+
+    return kcall(r, &k, resp);
+}
+
+/* NotFound as the API server says it (a Status), not a path it does not serve yet */
+static int not_found(const struct kube_response *resp)
+{
+    return resp->status == 404 && conf_api_fault(resp) == CONF_FAULT_NONE;
+}
 
 static void created_add(struct run *r, const cJSON *obj)
 {
@@ -292,8 +504,7 @@ static int delete_and_wait(struct run *r, const struct created *c, char **why)
     const char *ns = c->ns[0] ? c->ns : NULL;
     double deadline;
 
-    if (kube_delete(r->kc, c->api_version, c->kind, ns, c->name, NULL, &resp) != 0 &&
-        resp.status != 404) {
+    if (kdelete(r, c->api_version, c->kind, ns, c->name, &resp) != 0 && !not_found(&resp)) {
         *why = xasprintf("delete %s %s: %s", c->kind, c->name, resp.error);
         kube_response_release(&resp);
         return -1;
@@ -301,8 +512,7 @@ static int delete_and_wait(struct run *r, const struct created *c, char **why)
     kube_response_release(&resp);
     deadline = now_s() + r->o->timeouts.del;
     for (;;) {
-        int gone =
-            kube_get(r->kc, c->api_version, c->kind, ns, c->name, &resp) != 0 && resp.status == 404;
+        int gone = kget(r, c->api_version, c->kind, ns, c->name, &resp) != 0 && not_found(&resp);
 
         kube_response_release(&resp);
         if (gone)
@@ -319,6 +529,7 @@ static int delete_and_wait(struct run *r, const struct created *c, char **why)
 /* Delete what was created after index 'from', newest first. */
 static void cleanup_from(struct run *r, size_t from, struct conf_scenario_result *res)
 {
+    r->cleaning = 1;
     while (r->ncreated > from) {
         struct created *c = &r->created[--r->ncreated];
         char *why = NULL;
@@ -334,6 +545,7 @@ static void cleanup_from(struct run *r, size_t from, struct conf_scenario_result
         free(c->ns);
         free(c->name);
     }
+    r->cleaning = 0;
 }
 
 /* Server-side apply of one object (placeholders substituted in a copy). */
@@ -354,7 +566,7 @@ static int apply_one(struct run *r, const struct conf_manifest *m, char **why)
             cJSON_AddStringToObject(spec, "controllerName", r->controller_name);
         }
     }
-    rc = kube_apply(r->kc, obj, FIELD_MANAGER, NULL, &resp);
+    rc = kobj(r, KV_APPLY, obj, &resp);
     if (rc != 0)
         *why = xasprintf("%s:%d: apply %s %s: %s", m->file, m->line, kind ? kind : "?",
                          jstr(jget(obj, "metadata"), "name"), resp.error);
@@ -403,10 +615,10 @@ static enum conf_wait_verdict poll_once(struct run *r, const struct conf_wait *w
     enum conf_wait_verdict v;
 
     for (i = 0; i < n; i++) {
-        int ok = f[i].name ? kube_get(r->kc, f[i].api_version, f[i].kind, f[i].namespace_,
-                                      f[i].name, &resp[i])
-                           : kube_list_all(r->kc, f[i].api_version, f[i].kind,
-                                           f[i].namespace_ ? f[i].namespace_ : "", NULL, &resp[i]);
+        int ok = f[i].name
+                     ? kget(r, f[i].api_version, f[i].kind, f[i].namespace_, f[i].name, &resp[i])
+                     : klist(r, f[i].api_version, f[i].kind, f[i].namespace_ ? f[i].namespace_ : "",
+                             NULL, &resp[i]);
 
         got[i].obj = ok == 0 ? resp[i].body : NULL;
         got[i].error = ok == 0 ? NULL : resp[i].error;
@@ -542,7 +754,7 @@ static char *secret_cert(struct run *r, const struct conf_target *t, char **why)
         *why = xstrdup("an https request needs ca_secret: the Secret whose tls.crt is trusted");
         return NULL;
     }
-    if (kube_get(r->kc, "v1", "Secret", t->namespace_, t->name, &resp) != 0) {
+    if (kget(r, "v1", "Secret", t->namespace_, t->name, &resp) != 0) {
         *why = xasprintf("ca_secret %s: %s", t->name, resp.error);
         kube_response_release(&resp);
         return NULL;
@@ -600,9 +812,27 @@ static char *request_target(struct run *r, const struct conf_step_request *q, ch
     return target;
 }
 
-/* One attempt: 1 good, 0 not yet, -1 fatal; *why replaced on 0 and -1. */
+/* Whether the step expects an answer with this status (a 5xx it expects is no fault). */
+static int status_expected(const struct conf_step_request *q, long status)
+{
+    const struct conf_expected_response *e = &q->expect.response;
+    size_t i;
+
+    if (q->expect_failure)
+        return status != 200;
+    if (!e->nstatus)
+        return status == 200;
+    for (i = 0; i < e->nstatus; i++)
+        if (e->status_codes[i] == status ||
+            (conf_is_timeout_status(status) && conf_is_timeout_status(e->status_codes[i])))
+            return 1;
+    return 0;
+}
+
+/* One attempt: 1 good, 0 not yet, -1 fatal; *why replaced on 0 and -1; counted in *f. */
 static int attempt(struct run *r, const struct conf_step_request *q, const char *target,
-                   const char *scheme, const struct conf_tls *tls, char **last)
+                   const char *scheme, const struct conf_tls *tls, char **last,
+                   struct conf_faults *f)
 {
     struct conf_captured got;
     char *w = NULL;
@@ -610,6 +840,7 @@ static int attempt(struct run *r, const struct conf_step_request *q, const char 
 
     conf_roundtrip_tls(target, scheme, &q->request, tls,
                        (long)(r->o->timeouts.request_timeout * 1000), &got);
+    conf_gateway_count(f, &got, status_expected(q, got.status));
     if (q->expect_failure)
         ok = conf_expect_failure(&got, &w);
     else
@@ -626,7 +857,8 @@ static int attempt(struct run *r, const struct conf_step_request *q, const char 
 
 /* One sample of CONF_WEIGHT_SAMPLES requests, judged (upstream's utils/weight). */
 static int weights_once(struct run *r, const struct conf_step_request *q, const char *target,
-                        const char *scheme, const struct conf_tls *tls, char **why)
+                        const char *scheme, const struct conf_tls *tls, char **why,
+                        struct conf_faults *f)
 {
     char **pods = xcalloc(CONF_WEIGHT_SAMPLES, sizeof(*pods));
     size_t n, i;
@@ -637,6 +869,7 @@ static int weights_once(struct run *r, const struct conf_step_request *q, const 
 
         conf_roundtrip_tls(target, scheme, &q->request, tls,
                            (long)(r->o->timeouts.request_timeout * 1000), &got);
+        conf_gateway_count(f, &got, 0);
         if (got.status != 200 || !got.echo.parsed) {
             *why = xasprintf("request %zu of the sample: %s", n + 1,
                              got.error ? got.error : "no 200 from an echo backend");
@@ -656,14 +889,15 @@ static int weights_once(struct run *r, const struct conf_step_request *q, const 
 
 /* The distribution check of a weighted request step, retried as upstream does. */
 static int weights_step(struct run *r, const struct conf_step_request *q, const char *target,
-                        const char *scheme, const struct conf_tls *tls, char **why)
+                        const char *scheme, const struct conf_tls *tls, char **why,
+                        struct conf_faults *f)
 {
     int attempt_no;
 
     for (attempt_no = 1; attempt_no <= CONF_WEIGHT_ATTEMPTS && !conf_interrupted; attempt_no++) {
         free(*why);
         *why = NULL;
-        if (weights_once(r, q, target, scheme, tls, why))
+        if (weights_once(r, q, target, scheme, tls, why, f))
             return 0;
         progress("    weights, attempt %d of %d: %s", attempt_no, CONF_WEIGHT_ATTEMPTS,
                  *why ? *why : "interrupted");
@@ -686,37 +920,60 @@ struct req_job {
     struct conf_tls tls;
     int rc;
     char *why;
+    struct conf_faults faults; /* the case's: API requests of prepare, then attempts */
 };
 
 static int request_prepare(struct run *r, const struct conf_step_request *q, struct req_job *j)
 {
+    struct conf_faults *acc = r->acc;
+
     memset(j, 0, sizeof(*j));
     j->r = r;
     j->q = q;
     j->rc = -1;
     j->scheme = q->scheme ? q->scheme : "http";
+    r->acc = &j->faults;
     if (!strcmp(j->scheme, "https")) {
         j->ca = secret_cert(r, &q->ca_secret, &j->why);
-        if (!j->ca)
-            return -1;
         j->tls.server_name = q->server_name;
         j->tls.ca_pem = j->ca;
     }
-    j->target = request_target(r, q, &j->why);
+    if (j->ca || strcmp(j->scheme, "https") != 0)
+        j->target = request_target(r, q, &j->why);
+    r->acc = acc;
     return j->target ? 0 : -1;
+}
+
+/* Why a case found no consistent answer: a signal, what the gateway did, the last attempt. */
+static char *converge_why(const struct req_job *j, const struct conf_faults *mine, int attempts,
+                          double seconds, const char *last)
+{
+    const struct conf_timeouts *t = &j->r->o->timeouts;
+    char *head, *why;
+
+    if (conf_interrupted)
+        return xasprintf("interrupted by %s after %d attempts in %.0f s\n%s",
+                         conf_signal_name(conf_interrupted), attempts, seconds,
+                         last ? last : "(no attempt)");
+    head = conf_gateway_verdict(mine, seconds, t->request_timeout);
+    why = xasprintf("%s; last attempt: %s", head, last ? last : "(no attempt)");
+    free(head);
+    return why;
 }
 
 static void request_converge(struct req_job *j)
 {
     const struct conf_timeouts *t = &j->r->o->timeouts;
     struct conf_converge cv;
+    struct conf_faults mine = {0}; /* these attempts' */
+    double start = now_s();
     char *last = NULL;
 
-    conf_converge_start(&cv, now_s(), t->max_time_to_consistency);
+    conf_converge_start(&cv, start, t->max_time_to_consistency);
     cv.required = t->required_consecutive_successes;
     cv.poll_seconds = t->default_poll_interval;
     for (;;) {
-        int ok = attempt(j->r, j->q, j->target, j->scheme, j->ca ? &j->tls : NULL, &last);
+        int ok = attempt(j->r, j->q, j->target, j->scheme, j->ca ? &j->tls : NULL, &last, &mine);
         enum conf_converge_next next;
 
         if (ok < 0)
@@ -732,9 +989,9 @@ static void request_converge(struct req_job *j)
             sleep_s(cv.poll_seconds);
     }
     if (j->rc != 0)
-        j->why = xasprintf("%s after %d attempts in %.0f s: %s",
-                           conf_interrupted ? "interrupted" : "no consistent answer", cv.attempts,
-                           t->max_time_to_consistency, last ? last : "(no attempt)");
+        j->why = converge_why(j, &mine, cv.attempts, now_s() - start, last);
+    conf_faults_add(&j->faults, &mine);
+    conf_faults_release(&mine);
     free(last);
 }
 
@@ -743,6 +1000,7 @@ static void request_release(struct req_job *j)
     free(j->target);
     free(j->ca);
     free(j->why);
+    conf_faults_release(&j->faults);
 }
 
 static int request_step(struct run *r, const struct conf_step_request *q, char **why)
@@ -752,10 +1010,11 @@ static int request_step(struct run *r, const struct conf_step_request *q, char *
     if (request_prepare(r, q, &j) == 0) {
         request_converge(&j);
         if (j.rc == 0 && q->nweights)
-            j.rc = weights_step(r, q, j.target, j.scheme, j.ca ? &j.tls : NULL, &j.why);
+            j.rc = weights_step(r, q, j.target, j.scheme, j.ca ? &j.tls : NULL, &j.why, &j.faults);
     }
     *why = j.why;
     j.why = NULL;
+    conf_faults_add(r->acc ? r->acc : &r->own, &j.faults);
     request_release(&j);
     return j.rc;
 }
@@ -767,7 +1026,7 @@ static long long generation_of(struct run *r, const struct conf_target *t)
     struct kube_response resp = {0};
     long long g = -1;
 
-    if (kube_get(r->kc, t->api_version, t->kind, t->namespace_, t->name, &resp) == 0) {
+    if (kget(r, t->api_version, t->kind, t->namespace_, t->name, &resp) == 0) {
         const cJSON *v = jget(jget(resp.body, "metadata"), "generation");
 
         if (cJSON_IsNumber(v))
@@ -783,8 +1042,8 @@ static int patch_step(struct run *r, const struct conf_step_patch *p, char **why
     int rc;
 
     r->generation_before = generation_of(r, &p->target);
-    rc = kube_merge_patch(r->kc, p->target.api_version, p->target.kind, p->target.namespace_,
-                          p->target.name, p->merge, NULL, &resp);
+    rc = kmerge(r, p->target.api_version, p->target.kind, p->target.namespace_, p->target.name,
+                p->merge, &resp);
     if (rc != 0)
         *why = xasprintf("patch %s %s: %s", p->target.kind, p->target.name, resp.error);
     kube_response_release(&resp);
@@ -801,7 +1060,7 @@ static int update_step(struct run *r, const struct conf_manifest *m, char **why)
     int rc = -1;
 
     conf_manifest_subst(obj, CONF_PLACEHOLDER_GATEWAY_CLASS, r->o->gateway_class);
-    if (kube_get(r->kc, av, kind, ns, name, &resp) != 0) {
+    if (kget(r, av, kind, ns, name, &resp) != 0) {
         *why = xasprintf("%s:%d: update %s %s: %s", m->file, m->line, kind, name, resp.error);
         goto out;
     }
@@ -816,7 +1075,7 @@ static int update_step(struct run *r, const struct conf_manifest *m, char **why)
         }
     }
     kube_response_release(&resp);
-    rc = kube_update(r->kc, obj, NULL, &resp);
+    rc = kobj(r, KV_UPDATE, obj, &resp);
     if (rc != 0)
         *why = xasprintf("%s:%d: update %s %s: %s", m->file, m->line, kind, name, resp.error);
 out:
@@ -830,8 +1089,8 @@ static int delete_step(struct run *r, const struct conf_target *t, char **why)
     struct kube_response resp = {0};
     int rc = 0;
 
-    if (kube_delete(r->kc, t->api_version, t->kind, t->namespace_, t->name, NULL, &resp) != 0 &&
-        resp.status != 404) {
+    if (kdelete(r, t->api_version, t->kind, t->namespace_, t->name, &resp) != 0 &&
+        !not_found(&resp)) {
         *why = xasprintf("delete %s %s: %s", t->kind, t->name, resp.error);
         rc = -1;
     }
@@ -902,7 +1161,7 @@ static int fill_slice(struct run *r, const char *ns, const char *name, const cJS
     const char *family;
     int rc = -1;
 
-    if (kube_get(r->kc, "discovery.k8s.io/v1", "EndpointSlice", ns, name, &resp) != 0) {
+    if (kget(r, "discovery.k8s.io/v1", "EndpointSlice", ns, name, &resp) != 0) {
         *why = xasprintf("get EndpointSlice %s/%s: %s", ns, name, resp.error);
         goto out;
     }
@@ -916,8 +1175,7 @@ static int fill_slice(struct run *r, const char *ns, const char *name, const cJS
     patch = cJSON_CreateObject();
     cJSON_AddItemToObject(patch, "endpoints", eps);
     kube_response_release(&resp);
-    rc = kube_merge_patch(r->kc, "discovery.k8s.io/v1", "EndpointSlice", ns, name, patch, NULL,
-                          &resp);
+    rc = kmerge(r, "discovery.k8s.io/v1", "EndpointSlice", ns, name, patch, &resp);
     if (rc != 0)
         *why = xasprintf("patch EndpointSlice %s/%s: %s", ns, name, resp.error);
 out:
@@ -935,7 +1193,7 @@ static int endpoints_step(struct run *r, const struct conf_step_endpoints *e, ch
     size_t i;
     int rc = -1;
 
-    if (kube_get(r->kc, d->api_version, d->kind, d->namespace_, d->name, &resp) != 0) {
+    if (kget(r, d->api_version, d->kind, d->namespace_, d->name, &resp) != 0) {
         *why = xasprintf("get Deployment %s/%s: %s", d->namespace_, d->name, resp.error);
         goto out;
     }
@@ -947,7 +1205,7 @@ static int endpoints_step(struct run *r, const struct conf_step_endpoints *e, ch
     }
     lo.label_selector = sel;
     kube_response_release(&resp);
-    if (kube_list_all(r->kc, "v1", "Pod", d->namespace_, &lo, &resp) != 0) {
+    if (klist(r, "v1", "Pod", d->namespace_, &lo, &resp) != 0) {
         *why = xasprintf("list Pods of %s/%s: %s", d->namespace_, d->name, resp.error);
         goto out;
     }
@@ -1058,9 +1316,32 @@ static int exec_step(struct run *r, const struct conf_step *s, char **why, enum 
     return rc;
 }
 
-/* Record a case's result and print its line. */
+/* "not run: interrupted by SIGTERM" */
+static char *not_run_interrupted(void)
+{
+    return xasprintf("not run: interrupted by %s", conf_signal_name(conf_interrupted));
+}
+
+/* A step that failed while a signal stopped the run could not be judged:
+   ERROR, "interrupted by SIGTERM", then what it was doing. */
+static void mark_interrupted(enum conf_result *cr, char **why)
+{
+    const char *pre = "interrupted by ";
+    char *w;
+
+    *cr = CONF_ERROR;
+    if (*why && !strncmp(*why, pre, strlen(pre)))
+        return;
+    w = xasprintf("%s%s%s%s", pre, conf_signal_name(conf_interrupted), *why ? "\n" : "",
+                  *why ? *why : "");
+    free(*why);
+    *why = w;
+}
+
+/* Record a case's result (taking over *f, the faults it met) and print its line. */
 static void record_case(struct conf_scenario_result *res, const struct conf_scenario *sc,
-                        char *name, enum conf_result cr, const char *why, double seconds)
+                        char *name, enum conf_result cr, const char *why, double seconds,
+                        struct conf_faults *f)
 {
     struct conf_case_result *c = add_case(res, name);
 
@@ -1070,10 +1351,27 @@ static void record_case(struct conf_scenario_result *res, const struct conf_scen
         c->message = first_line(why);
         c->detail = xstrdup(why);
     }
+    c->faults = *f;
+    memset(f, 0, sizeof(*f));
+    conf_faults_add(&res->faults, &c->faults);
     /* named by scenario too: parallel scenarios' lines interleave */
     progress("  %-4s %s: %s (%.1fs)%s%s", result_word(cr), sc->name, c->name, c->seconds,
              cr != CONF_PASS ? ": " : "", cr != CONF_PASS ? c->message : "");
     worst(&res->result, cr);
+}
+
+/* A case step not run (a signal, or an earlier step failed): skipped. */
+static void skip_step(const struct conf_scenario *sc, size_t i, struct conf_scenario_result *res)
+{
+    const struct conf_step *s = &sc->steps[i];
+    struct conf_case_result *c;
+
+    if (!is_case(s))
+        return;
+    c = add_case(res, s->name ? xstrdup(s->name) : conf_step_default_name(sc, i));
+    c->result = CONF_SKIP;
+    c->message =
+        conf_interrupted ? not_run_interrupted() : xstrdup("not run: an earlier step failed");
 }
 
 static int plain_request(const struct conf_step *s)
@@ -1115,18 +1413,21 @@ static void run_request_group(struct run *r, const struct conf_scenario *sc, siz
     for (k = 0; k < n; k++) {
         const struct conf_step *s = &sc->steps[from + k];
         char *name = s->name ? xstrdup(s->name) : conf_step_default_name(sc, from + k);
+        enum conf_result cr;
 
         if (started[k])
             pthread_join(tids[k], NULL);
+        cr = jobs[k].rc == 0 ? CONF_PASS : CONF_FAIL;
         if (!prepared[k] && conf_interrupted && !jobs[k].why) {
             struct conf_case_result *c = add_case(res, name);
 
             c->result = CONF_SKIP;
-            c->message = xstrdup("not run: interrupted");
+            c->message = not_run_interrupted();
             continue;
         }
-        record_case(res, sc, name, jobs[k].rc == 0 ? CONF_PASS : CONF_FAIL, jobs[k].why,
-                    now_s() - start);
+        if (cr != CONF_PASS && conf_interrupted)
+            mark_interrupted(&cr, &jobs[k].why);
+        record_case(res, sc, name, cr, jobs[k].why, now_s() - start, &jobs[k].faults);
         request_release(&jobs[k]);
     }
 }
@@ -1141,54 +1442,57 @@ static size_t request_group_end(const struct conf_scenario *sc, size_t i)
     return j;
 }
 
+/* Run step i; its result is recorded. The step's exec_step() value. */
+static int run_one_step(struct run *r, const struct conf_scenario *sc, size_t i,
+                        struct conf_scenario_result *res)
+{
+    const struct conf_step *s = &sc->steps[i];
+    struct conf_faults cf = {0};
+    enum conf_result cr = CONF_PASS;
+    double start = now_s();
+    char *why = NULL;
+    int rc;
+
+    r->acc = is_case(s) ? &cf : &res->faults;
+    rc = exec_step(r, s, &why, &cr);
+    r->acc = &res->faults;
+    if (rc && conf_interrupted)
+        mark_interrupted(&cr, &why);
+    if (is_case(s)) {
+        record_case(res, sc, s->name ? xstrdup(s->name) : conf_step_default_name(sc, i), cr, why,
+                    now_s() - start, &cf);
+    } else if (rc) {
+        progress("  %s %s: step %zu (line %d): %s", result_word(cr), sc->name, i + 1, s->line,
+                 why ? why : "");
+        worst(&res->result, cr);
+        if (!res->message)
+            res->message = conf_interrupted
+                               ? xstrdup(why)
+                               : xasprintf("%s:%d: %s", sc->file, s->line, why ? why : "failed");
+    }
+    free(why);
+    conf_faults_release(&cf);
+    return rc;
+}
+
 static void run_steps(struct run *r, const struct conf_scenario *sc,
                       struct conf_scenario_result *res)
 {
-    size_t i, aborted_at = sc->nsteps;
-    char *abort_why = NULL;
+    size_t i;
+    int aborted = 0;
 
     for (i = 0; i < sc->nsteps; i++) {
-        const struct conf_step *s = &sc->steps[i];
-        char *why = NULL, *name;
-        double start = now_s();
-        int rc = 0;
-        enum conf_result cr = CONF_PASS;
         size_t end = request_group_end(sc, i);
 
-        if (!conf_interrupted && aborted_at == sc->nsteps && end - i > 1) {
+        if (!conf_interrupted && !aborted && end - i > 1) {
             run_request_group(r, sc, i, end, res);
             i = end - 1;
-            continue;
+        } else if (conf_interrupted || aborted) {
+            skip_step(sc, i, res);
+        } else if (run_one_step(r, sc, i, res) < 0) {
+            aborted = 1;
         }
-        name = is_case(s) ? (s->name ? xstrdup(s->name) : conf_step_default_name(sc, i)) : NULL;
-        if (conf_interrupted || aborted_at < sc->nsteps) {
-            if (name) {
-                struct conf_case_result *c = add_case(res, name);
-
-                c->result = CONF_SKIP;
-                c->message = xstrdup(conf_interrupted ? "not run: interrupted"
-                                                      : "not run: an earlier step failed");
-            }
-            continue;
-        }
-        rc = exec_step(r, s, &why, &cr);
-        if (name) {
-            record_case(res, sc, name, cr, why, now_s() - start);
-        } else if (rc) {
-            progress("  %s %s: step %zu (line %d): %s", result_word(cr), sc->name, i + 1, s->line,
-                     why ? why : "");
-            worst(&res->result, cr);
-            if (!res->message)
-                res->message = xasprintf("%s:%d: %s", sc->file, s->line, why ? why : "failed");
-        }
-        if (rc < 0) {
-            aborted_at = i;
-            abort_why = why;
-            why = NULL;
-        }
-        free(why);
     }
-    free(abort_why);
 }
 
 /* Pre-result of a scenario (spec §1.5): PASS means "run it". */
@@ -1215,13 +1519,10 @@ static enum conf_result selection(const struct run *r, const struct conf_scenari
     return CONF_PASS;
 }
 
-static void run_scenario(struct run *r, const struct conf_scenario *sc,
-                         struct conf_scenario_result *res)
+/* The scenario's own fields of its result. */
+static void result_header(const struct conf_scenario *sc, struct conf_scenario_result *res)
 {
-    double start = now_s();
-    size_t mark = r->ncreated, i;
-    char *why = NULL;
-    enum conf_result pre;
+    size_t i;
 
     res->name = xstrdup(sc->name);
     res->description = sc->description ? xstrdup(sc->description) : NULL;
@@ -1230,9 +1531,41 @@ static void run_scenario(struct run *r, const struct conf_scenario *sc,
     res->provisional = sc->provisional;
     for (i = 0; i < sc->features.n; i++)
         conf_strlist_add(&res->features, sc->features.v[i]);
+}
+
+/* Apply the scenario's manifests: 0, or -1 with the scenario's ERROR recorded. */
+static int apply_manifests(struct run *r, const struct conf_scenario *sc,
+                           struct conf_scenario_result *res)
+{
+    enum conf_result cr = CONF_ERROR;
+    char *why = NULL;
+    size_t i;
+
+    for (i = 0; i < sc->manifests.n; i++) {
+        if (apply_one(r, &sc->manifests.v[i], &why) == 0)
+            continue;
+        if (conf_interrupted)
+            mark_interrupted(&cr, &why);
+        res->result = cr;
+        res->message = why;
+        progress("  ERROR %s: %s", sc->name, why);
+        return -1;
+    }
+    return 0;
+}
+
+static void run_scenario(struct run *r, const struct conf_scenario *sc,
+                         struct conf_scenario_result *res)
+{
+    double start = now_s();
+    size_t mark = r->ncreated;
+    char *why = NULL;
+    enum conf_result pre;
+
+    result_header(sc, res);
     pre = conf_interrupted ? CONF_SKIP : selection(r, sc, &why);
     if (conf_interrupted)
-        why = xstrdup("not run: interrupted");
+        why = not_run_interrupted();
     if (pre != CONF_PASS) {
         res->result = pre;
         res->message = why;
@@ -1241,21 +1574,17 @@ static void run_scenario(struct run *r, const struct conf_scenario *sc,
     }
     progress("%s: %s", sc->name, sc->description ? sc->description : "");
     res->result = CONF_PASS;
+    r->acc = &res->faults;
     r->generation_before = -1;
     free(r->last_addr);
     r->last_addr = NULL;
-    for (i = 0; i < sc->manifests.n; i++) {
-        if (apply_one(r, &sc->manifests.v[i], &why) != 0) {
-            res->result = CONF_ERROR;
-            res->message = why;
-            progress("  ERROR %s: %s", sc->name, why);
-            break;
-        }
-    }
-    if (res->result == CONF_PASS)
+    if (apply_manifests(r, sc, res) == 0)
         run_steps(r, sc, res);
     if (r->o->cleanup_test)
         cleanup_from(r, mark, res);
+    if (conf_interrupted && res->result == CONF_ERROR && !res->message)
+        res->message = xasprintf("interrupted by %s", conf_signal_name(conf_interrupted));
+    r->acc = &r->own;
     res->seconds = now_s() - start;
     progress("%s: %s (%.1fs)", sc->name, result_word(res->result), res->seconds);
 }
@@ -1269,8 +1598,7 @@ static int crd_gate(struct run *r, char *err, size_t errlen)
     char *version = NULL, *channel = NULL;
     int rc = -1, found = 0;
 
-    if (kube_list_all(r->kc, "apiextensions.k8s.io/v1", "CustomResourceDefinition", "", NULL,
-                      &resp) != 0) {
+    if (klist(r, "apiextensions.k8s.io/v1", "CustomResourceDefinition", "", NULL, &resp) != 0) {
         snprintf(err, errlen, "cannot list CRDs: %s", resp.error);
         goto out;
     }
@@ -1339,7 +1667,7 @@ static int infer_features(struct run *r, char *err, size_t errlen)
     struct conf_strlist *sup = &r->info->supported_features;
     const cJSON *f;
 
-    if (kube_get(r->kc, GROUP "/v1", "GatewayClass", NULL, r->o->gateway_class, &resp) == 0)
+    if (kget(r, GROUP "/v1", "GatewayClass", NULL, r->o->gateway_class, &resp) == 0)
         cJSON_ArrayForEach(f, jget(jget(resp.body, "status"), "supportedFeatures")) {
             const char *n = jstr(f, "name");
 
@@ -1475,7 +1803,7 @@ static int tls_secret(struct run *r, const char *ns, const char *name, const cha
     cJSON_AddStringToObject(data, "tls.crt", chain);
     free(chain);
     cJSON_AddStringToObject(data, "tls.key", leaf.key);
-    if (kube_create(r->kc, sec, NULL, &resp) != 0 && resp.status != 409) {
+    if (kobj(r, KV_CREATE, sec, &resp) != 0 && resp.status != 409) {
         snprintf(err, errlen, "cannot create Secret %s/%s: %s", ns, name, resp.error);
     } else {
         if (resp.status != 409)
@@ -1627,6 +1955,7 @@ static void run_release(struct run *r)
     free(r->addr.v);
     free(r->last_addr);
     free(r->controller_name);
+    conf_faults_release(&r->own);
 }
 
 /* ---- parallel scenarios (--parallel N) ------------------------------------ */
@@ -1678,6 +2007,8 @@ static void *pool_worker(void *arg)
         return NULL;
     }
     w.controller_name = p->main->controller_name; /* read only; the main run frees it */
+    w.api_seen = 1;                               /* the main run's client reached it */
+    w.acc = &w.own;
     while ((i = pool_take(p)) < p->list->n)
         run_scenario(&w, p->list->v[i], &p->results[i]);
     w.controller_name = NULL;
@@ -1719,47 +2050,91 @@ static int run_parallel(struct run *r, const struct conf_scenario_list *list,
     return 0;
 }
 
+/* A signal stopped the setup: every scenario is reported skipped, not run. */
+static void results_not_run(const struct conf_scenario_list *list,
+                            struct conf_scenario_result **results, size_t *n)
+{
+    size_t i;
+
+    *results = xcalloc(list->n ? list->n : 1, sizeof(**results));
+    *n = list->n;
+    for (i = 0; i < list->n; i++) {
+        result_header(list->v[i], &(*results)[i]);
+        (*results)[i].result = CONF_SKIP;
+        (*results)[i].message = xasprintf("not run: interrupted by %s during the setup",
+                                          conf_signal_name(conf_interrupted));
+    }
+}
+
+/* The scenarios, once the base environment is ready: 0, or -1 when the parallel pool failed. */
+static int run_scenarios(struct run *r, const struct conf_scenario_list *list,
+                         struct conf_scenario_result **results, size_t *n, char *err, size_t errlen)
+{
+    const struct conf_opts *o = r->o;
+    size_t i;
+    int rc;
+
+    *results = xcalloc(list->n ? list->n : 1, sizeof(**results));
+    *n = list->n;
+    /* serial scenarios first, in order; then the parallel ones, as
+       upstream's paused t.Parallel() subtests run after the loop */
+    for (i = 0; i < list->n; i++)
+        if (o->parallel <= 1 || !list->v[i]->parallel)
+            run_scenario(r, list->v[i], &(*results)[i]);
+    rc = o->parallel > 1 ? run_parallel(r, list, *results, err, errlen) : 0;
+    for (i = 0; i < list->n; i++) /* what a failed pool did not reach */
+        if (!(*results)[i].name) {
+            (*results)[i].name = xstrdup(list->v[i]->name);
+            (*results)[i].result = CONF_ERROR;
+            (*results)[i].message = xasprintf("not run: %s", err);
+        }
+    return rc;
+}
+
+/* The run's faults: setup and cleanup's, and every scenario's; the signal, if any. */
+static void sum_faults(const struct run *r, struct conf_run_info *info,
+                       const struct conf_scenario_result *results, size_t n)
+{
+    size_t i;
+
+    conf_faults_add(&info->faults, &r->own);
+    for (i = 0; i < n; i++)
+        conf_faults_add(&info->faults, &results[i].faults);
+    info->interrupted = conf_interrupted;
+}
+
 int conf_run(const struct conf_opts *o, struct conf_run_info *info,
              struct conf_scenario_result **results, size_t *nresults, char *err, size_t errlen)
 {
     struct run r;
     struct conf_scenario_list list = {NULL, 0};
-    size_t i;
     int rc = -1;
 
     t0 = now_s();
     memset(&r, 0, sizeof(r));
     r.o = o;
     r.info = info;
+    r.acc = &r.own;
     *results = NULL;
     *nresults = 0;
     info->started = time(NULL);
     info->mode = xstrdup(o->mode);
     info->gateway_class = xstrdup(o->gateway_class);
-    if (load_input(&r, &list, err, errlen) != 0 || open_cluster(&r, &list, err, errlen) != 0)
+    if (load_input(&r, &list, err, errlen) != 0)
         goto out;
-    if (setup_base(&r, err, errlen) == 0) {
+    if (open_cluster(&r, &list, err, errlen) != 0 || setup_base(&r, err, errlen) != 0) {
+        if (conf_interrupted)
+            results_not_run(&list, results, nresults);
+    } else {
         r.base_created = r.ncreated;
-        *results = xcalloc(list.n ? list.n : 1, sizeof(**results));
-        *nresults = list.n;
-        /* serial scenarios first, in order; then the parallel ones, as
-           upstream's paused t.Parallel() subtests run after the loop */
-        for (i = 0; i < list.n; i++)
-            if (o->parallel <= 1 || !list.v[i]->parallel)
-                run_scenario(&r, list.v[i], &(*results)[i]);
-        rc = o->parallel > 1 ? run_parallel(&r, &list, *results, err, errlen) : 0;
-        for (i = 0; i < list.n; i++) /* what a failed pool did not reach */
-            if (!(*results)[i].name) {
-                (*results)[i].name = xstrdup(list.v[i]->name);
-                (*results)[i].result = CONF_ERROR;
-                (*results)[i].message = xasprintf("not run: %s", err);
-            }
+        rc = run_scenarios(&r, &list, results, nresults, err, errlen);
     }
-    if (o->cleanup_base) {
+    if (o->cleanup_base && r.ncreated > 0) {
         progress("removing the base environment");
         cleanup_from(&r, 0, NULL);
     }
 out:
+    sum_faults(&r, info, *results, *nresults);
     info->seconds = now_s() - t0;
     run_release(&r);
     conf_scenario_list_release(&list);

@@ -156,7 +156,8 @@ static int str_field(const struct ld *ld, const cJSON *obj, const char *key, con
         *out = xstrdup(v->valuestring);
         return 0;
     }
-    if (numbers_ok && cJSON_IsNumber(v) && v->valuedouble == (double)(long long)v->valuedouble) {
+    if (numbers_ok && cJSON_IsNumber(v) && v->valuedouble > -9.2e18 && v->valuedouble < 9.2e18 &&
+        v->valuedouble == (double)(long long)v->valuedouble) {
         *out = xasprintf("%lld", (long long)v->valuedouble);
         return 0;
     }
@@ -195,9 +196,10 @@ static int bool_field(const struct ld *ld, const cJSON *obj, const char *key, co
 
 static int int_value(const cJSON *v, long long lo, long long hi, long long *out)
 {
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long long)v->valuedouble)
+    /* the range first: a double beyond long long does not convert (UB) */
+    if (!cJSON_IsNumber(v) || v->valuedouble < (double)lo || v->valuedouble > (double)hi)
         return -1;
-    if (v->valuedouble < (double)lo || v->valuedouble > (double)hi)
+    if (v->valuedouble != (double)(long long)v->valuedouble)
         return -1;
     *out = (long long)v->valuedouble;
     return 0;

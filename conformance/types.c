@@ -122,8 +122,10 @@ void conf_scenario_result_release(struct conf_scenario_result *r)
         free(r->cases[i].name);
         free(r->cases[i].message);
         free(r->cases[i].detail);
+        conf_faults_release(&r->cases[i].faults);
     }
     free(r->cases);
+    conf_faults_release(&r->faults);
     memset(r, 0, sizeof(*r));
 }
 
@@ -142,5 +144,6 @@ void conf_run_info_release(struct conf_run_info *i)
     conf_strlist_release(&i->supported_features);
     conf_strlist_release(&i->all_extended_features_of_profiles);
     free(i->hostname);
+    conf_faults_release(&i->faults);
     memset(i, 0, sizeof(*i));
 }

@@ -46,7 +46,10 @@ static long long num(const cJSON *o, const char *k)
 {
     const cJSON *v = get(o, k);
 
-    return cJSON_IsNumber(v) ? (long long)v->valuedouble : 0;
+    /* beyond long long (no int64 field holds that) does not convert (UB): 0 as for none */
+    return cJSON_IsNumber(v) && v->valuedouble > -9.2e18 && v->valuedouble < 9.2e18
+               ? (long long)v->valuedouble
+               : 0;
 }
 
 static long long generation(const cJSON *obj)

@@ -89,6 +89,44 @@ struct conf_expect {
     char *namespace_; /* expected echo namespace; compared always (NULL is "") */
 };
 
+/* ---- runner faults (docs/RELIABILITY.md, "Runner faults") ------------- */
+
+/* What one attempt at the API server or at the gateway ran into. */
+enum conf_fault {
+    CONF_FAULT_NONE = 0,   /* an answer the caller can judge */
+    CONF_FAULT_REFUSED,    /* connection refused: nothing listens there */
+    CONF_FAULT_RESET,      /* the connection was reset or closed without an answer */
+    CONF_FAULT_TIMEOUT,    /* no answer within the request's timeout */
+    CONF_FAULT_TLS,        /* the TLS handshake failed */
+    CONF_FAULT_NETWORK,    /* another transport error (DNS, unreachable, ...) */
+    CONF_FAULT_HTTP_503,   /* an HTTP 503 answer */
+    CONF_FAULT_HTTP_5XX,   /* another HTTP 5xx answer */
+    CONF_FAULT_THROTTLED,  /* API server: 429 */
+    CONF_FAULT_NOT_SERVED, /* API server: the API is not served (yet): a 404 without a
+                              Status, or discovery without the kind */
+    CONF_FAULT_COUNT
+};
+
+#define CONF_FAULT_EVENTS 8 /* event lines kept per case, scenario and run */
+
+/*
+ * What the runner met on its way, per case, per scenario (its cases
+ * included) and per run. API server counts are of the runner's requests;
+ * gateway counts of the request cases' attempts.
+ */
+struct conf_faults {
+    unsigned api_retried; /* requests that failed and were sent again */
+    unsigned api_retries; /* attempts repeated (the client's Retry-After ones included) */
+    unsigned api_gave_up; /* retried requests that still failed in the end */
+    unsigned api_by_fault[CONF_FAULT_COUNT]; /* failed attempts, by fault */
+    double api_seconds;                      /* time spent on the retried requests */
+    unsigned gw_attempts;                    /* request attempts */
+    unsigned gw_by_fault[CONF_FAULT_COUNT];  /* attempts without a usable answer, or 5xx */
+    long gw_5xx_status;                      /* the 5xx status seen; -1: several different */
+    struct conf_strlist events;              /* one line each: what failed, how it ended */
+    unsigned events_dropped;                 /* beyond CONF_FAULT_EVENTS */
+};
+
 /* ---- what came back --------------------------------------------------- */
 
 /* The echo backend's JSON (spec conformance.md §2.1); parsed only when the
@@ -105,6 +143,7 @@ struct conf_captured {
     long status;                /* 0: no HTTP response (see error) */
     char *proto;                /* "HTTP/1.1", "HTTP/2.0" */
     char *error;                /* transport error (connect, TLS, timeout), or NULL */
+    enum conf_fault fault;      /* the transport error's kind; CONF_FAULT_NONE otherwise */
     struct conf_kvlist headers; /* response headers; repeated ones joined with "," */
     struct conf_echo echo;
     struct conf_redirect location; /* for a 3xx: the parsed Location (set 1) */
@@ -138,8 +177,9 @@ struct conf_case_result {
     char *name;
     enum conf_result result;
     double seconds;
-    char *message; /* one line: why it failed or was skipped */
-    char *detail;  /* several lines: expected against got; NULL when passed */
+    char *message;             /* one line: why it failed or was skipped */
+    char *detail;              /* several lines: expected against got; NULL when passed */
+    struct conf_faults faults; /* met while this case ran */
 };
 
 struct conf_scenario_result {
@@ -154,6 +194,7 @@ struct conf_scenario_result {
     char *message; /* scenario-level failure (setup, apply, cleanup), or NULL */
     struct conf_case_result *cases;
     size_t ncases;
+    struct conf_faults faults; /* the whole scenario's, its cases' included */
 };
 
 struct conf_implementation {
@@ -174,9 +215,47 @@ struct conf_run_info {
     time_t started;
     double seconds;
     char *hostname;
+    struct conf_faults faults; /* the whole run's: setup, scenarios, cleanup */
+    int interrupted;           /* the signal (SIGINT, SIGTERM) that stopped the run, or 0 */
 };
 
 void conf_scenario_result_release(struct conf_scenario_result *r);
 void conf_run_info_release(struct conf_run_info *i);
+
+/* ---- runner faults: pure helpers (conformance/faults.c) ---------------- */
+
+void conf_faults_release(struct conf_faults *f);
+/* Anything worth reporting: an API server retry or a gateway fault. */
+int conf_faults_any(const struct conf_faults *f);
+/* Add src's counts and events to dst (events beyond the cap are counted). */
+void conf_faults_add(struct conf_faults *dst, const struct conf_faults *src);
+/* Record one event line (a copy), or count it as dropped beyond the cap. */
+void conf_faults_event(struct conf_faults *f, const char *line);
+/* "connection refused", "HTTP 503", ... */
+const char *conf_fault_name(enum conf_fault f);
+/*
+ * One line for reports, empty when !conf_faults_any(): "API server: 2
+ * requests retried 9 times in 12.3 s (connection refused x8, HTTP 503 x1),
+ * 0 gave up; gateway: 14 attempts, 12 answered 503, 2 timed out".
+ */
+char *conf_faults_describe(const struct conf_faults *f);
+/* The gateway's kind of answer for one attempt: got->fault, else 503/5xx, else NONE. */
+enum conf_fault conf_gateway_fault(const struct conf_captured *got);
+/*
+ * Count one attempt at the gateway. status_expected: the case expects this
+ * answer's status (a 500 for a missing backend, any failure for
+ * expect_failure), so a 5xx is an answer, not a fault.
+ */
+void conf_gateway_count(struct conf_faults *f, const struct conf_captured *got,
+                        int status_expected);
+/*
+ * Why a request case found no consistent answer, from its attempts'
+ * counts: "gateway returned 503 on every attempt (12 attempts in 30 s)",
+ * "gateway did not answer within 10 s on 3 attempts (every attempt, 31 s)",
+ * "connection refused on every attempt (...)", or "no consistent answer
+ * after 40 attempts in 30 s" with the faults among them in parentheses.
+ * request_timeout is the per-attempt bound (RequestTimeout), in seconds.
+ */
+char *conf_gateway_verdict(const struct conf_faults *f, double seconds, double request_timeout);
 
 #endif

@@ -21,6 +21,10 @@ struct conf_timeouts {
         route_must_have_parents, max_time_to_consistency, namespaces_must_be_ready, request_timeout,
         latest_observed_generation_set, default_test_timeout, default_poll_interval;
     int required_consecutive_successes;
+    /* gwconform's own: how long one request to the API server is retried
+       after a transport error, a 5xx, a 429 or an API not served yet
+       (APIServerRetryTimeout; 0: no retry) */
+    double api_server_retry;
 };
 
 struct conf_opts {
@@ -49,8 +53,49 @@ void conf_timeouts_default(struct conf_timeouts *t);
  */
 int conf_timeouts_override(struct conf_timeouts *t, const char *spec, char *err, size_t errlen);
 
-/* Set by SIGINT/SIGTERM: the runner stops starting steps, marks the rest skipped. */
+/*
+ * Set by SIGINT/SIGTERM to the signal's number: the runner starts no new
+ * scenario, step or request (a request in flight is abandoned within about
+ * a second), reports what was running as interrupted (ERROR), what was not
+ * started as skipped, and still deletes what it created.
+ */
 extern volatile sig_atomic_t conf_interrupted;
+
+/* "SIGTERM", "SIGINT" (or "signal N") for conf_interrupted's value. */
+const char *conf_signal_name(int sig);
+
+/* ---- retries of the runner's API server requests (conformance/faults.c) -- */
+
+/* What a request does, for deciding whether sending it again is safe. */
+enum conf_api_op {
+    CONF_API_READ,   /* GET, LIST */
+    CONF_API_APPLY,  /* server-side apply: the same object again is the same */
+    CONF_API_PATCH,  /* JSON merge patch: applying it twice is applying it once */
+    CONF_API_DELETE, /* the caller takes NotFound as done */
+    CONF_API_CREATE, /* the caller takes 409 AlreadyExists as done */
+    CONF_API_UPDATE, /* PUT with a resourceVersion: a second one may conflict */
+};
+
+struct kube_response;
+
+/*
+ * The fault of a failed request: transport errors by curl's words, 503,
+ * other 5xx, 429, and a 404 without a Status body (the path is not served:
+ * an API server starting up) or discovery without the kind. CONF_FAULT_NONE
+ * for an answer that stands (2xx, a Status NotFound, Conflict, Invalid...).
+ */
+enum conf_fault conf_api_fault(const struct kube_response *resp);
+
+/*
+ * Whether a request that met fault f may be sent again: faults after which
+ * the server cannot have acted (refused, TLS, 503, 429, not served) for
+ * every operation; the others (reset, timeout, other 5xx) only for
+ * operations that are safe to repeat (not CONF_API_UPDATE).
+ */
+int conf_api_retryable(enum conf_fault f, enum conf_api_op op);
+
+/* The wait before retry number n (1, 2, ...): 0.25 s doubling, at most 2 s. */
+double conf_api_backoff(unsigned n);
 
 /*
  * Run everything. Fills *results (an array of *nresults, freed by the

@@ -246,6 +246,26 @@ static int decide_interactive(const struct kube_config *cfg, int *interactive, c
     return 0;
 }
 
+/* Whether the plugin's command can be found: the path itself when it holds
+   a '/', else an executable of that name in a directory of $PATH. */
+static int command_exists(const struct kube_config *cfg)
+{
+    const char *cmd = cfg->exec->command, *path = getenv("PATH"), *p;
+    int found = 0;
+
+    if (strchr(cmd, '/'))
+        return access(cmd, X_OK) == 0;
+    for (p = path ? path : ""; *p && !found; p += *p == ':') {
+        size_t n = strcspn(p, ":");
+        char *f = xasprintf("%.*s/%s", (int)n, p, cmd);
+
+        found = n > 0 && access(f, X_OK) == 0;
+        free(f);
+        p += n;
+    }
+    return found;
+}
+
 /* Run the plugin; its stdout in *out. */
 static int exec_capture(const struct kube_config *cfg, long timeout_ms, struct sbuf *out, char *err,
                         size_t errlen)
@@ -268,6 +288,11 @@ static int exec_capture(const struct kube_config *cfg, long timeout_ms, struct s
     if (WIFSIGNALED(st))
         return fail(err, errlen, "exec plugin '%s' of user '%s' was killed by signal %d",
                     cfg->exec->command, user_name(cfg), WTERMSIG(st));
+    /* 127 and no such command: it was not found after all (the exec failed
+       in the child, as under valgrind, where the spawn itself cannot tell
+       and the child's stdout may hold valgrind's own words) */
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 127 && !command_exists(cfg))
+        return spawn_fail(cfg, ENOENT, err, errlen);
     if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
         return fail(err, errlen,
                     "exec plugin '%s' of user '%s' failed with exit status %d (its own "

@@ -311,7 +311,9 @@ void sb_gojson(struct sbuf *sb, const cJSON *v)
     if (cJSON_IsString(v)) {
         sb_gojson_string(sb, v->valuestring);
     } else if (cJSON_IsNumber(v)) {
-        if (v->valuedouble == (double)(long long)v->valuedouble)
+        /* in range before the cast: a double beyond long long does not convert (UB) */
+        if (v->valuedouble > -9.2e18 && v->valuedouble < 9.2e18 &&
+            v->valuedouble == (double)(long long)v->valuedouble)
             sb_printf(sb, "%lld", (long long)v->valuedouble);
         else
             sb_printf(sb, "%.17g", v->valuedouble);

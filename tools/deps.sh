@@ -6,7 +6,7 @@
 set -eu
 
 BUILD="make gcc pkg-config libmicrohttpd-dev libgnutls28-dev libssl-dev libcjson-dev libcurl4-openssl-dev libyaml-dev libpcre2-dev"
-TOOLS="clang valgrind cppcheck clang-tidy clang-format python3 python3-yaml openssl curl libxml2-utils"
+TOOLS="clang libclang-rt-14-dev valgrind cppcheck clang-tidy clang-format python3 python3-yaml openssl curl libxml2-utils"
 PKGS="$BUILD $TOOLS"
 
 missing=""

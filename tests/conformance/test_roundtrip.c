@@ -20,6 +20,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@
 #include "certs.h"
 #include "conform.h"
 #include "roundtrip.h"
+#include "runner.h"
 #include "util.h"
 
 #define NAMESPACE "gateway-conformance-infra"
@@ -1053,6 +1055,53 @@ static void test_errors(void)
     conf_request_release(&req);
 }
 
+/* The kind of a transport error (runner faults, docs/RELIABILITY.md): a
+   timeout, a refused connection, an answer (none). */
+static void test_fault_kinds(void)
+{
+    struct conf_request req;
+    struct conf_captured got;
+    char *addr = xasprintf("127.0.0.1:%u", closed_port());
+    int rc;
+
+    req_init(&req, NULL, "/slow");
+    conf_roundtrip(gw_str(), "http", &req, 300, &got);
+    ok(got.fault == CONF_FAULT_TIMEOUT && conf_gateway_fault(&got) == CONF_FAULT_TIMEOUT,
+       "a slow answer is a timeout fault (%s)", nz_str(got.error));
+    conf_captured_release(&got);
+    conf_request_release(&req);
+    req_init(&req, NULL, "/");
+    conf_roundtrip(addr, "http", &req, TIMEOUT, &got);
+    ok(got.fault == CONF_FAULT_REFUSED, "a closed port is a refused connection (%s)",
+       nz_str(got.error));
+    conf_captured_release(&got);
+    rc = rt(&req, &got);
+    ok(rc == 0 && got.fault == CONF_FAULT_NONE && conf_gateway_fault(&got) == CONF_FAULT_NONE,
+       "an answer is no fault (%ld)", got.status);
+    conf_captured_release(&got);
+    conf_request_release(&req);
+    free(addr);
+}
+
+/* A signal to the runner abandons a request in flight within about a second. */
+static void test_interrupted(void)
+{
+    struct conf_request req;
+    struct conf_captured got;
+    double t0;
+
+    req_init(&req, NULL, "/slow");
+    conf_interrupted = SIGTERM;
+    t0 = now_s();
+    conf_roundtrip(gw_str(), "http", &req, 8000, &got);
+    conf_interrupted = 0;
+    ok(got.status == 0 && contains(got.error, "interrupted by SIGTERM"),
+       "SIGTERM: the request is abandoned (%s)", nz_str(got.error));
+    ok(now_s() - t0 < 2.0, "... at once, not after its 8 s timeout (%.2f s)", now_s() - t0);
+    conf_captured_release(&got);
+    conf_request_release(&req);
+}
+
 static void test_new_connection_each_time(void)
 {
     struct conf_request req;
@@ -1315,6 +1364,8 @@ int main(void)
         test_redirect_errors();
         test_bodies();
         test_errors();
+        test_fault_kinds();
+        test_interrupted();
         test_new_connection_each_time();
         test_tls();
         server_stop();

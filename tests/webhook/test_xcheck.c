@@ -541,14 +541,6 @@ static struct wcache *big_world(void)
     return wc;
 }
 
-static double now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
 static void test_cost(void)
 {
     struct wcache *wc = big_world();
@@ -560,23 +552,18 @@ static void test_cost(void)
                          "\"svc\",\"namespace\":\"ns8\",\"port\":80}]}]}}");
     struct xcheck_config cfg;
     const int rounds = 2000;
-    double t0, per;
     size_t found = 0;
     int i;
 
     xcheck_defaults(&cfg);
-    t0 = now_us();
     for (i = 0; i < rounds; i++) {
         struct verr_list errs = VERR_LIST_INIT;
 
         found += xcheck_run(&cfg, wc, route, NULL, VALIDATE_CREATE, &errs);
         verr_list_release(&errs);
     }
-    per = (now_us() - t0) / rounds;
-    ok(found == (size_t)rounds, "cost: one finding per review (the ungranted backendRef)");
-    printf("# cost: %.1f us per review with every check on, 10,000 routes cached\n", per);
-    /* well under 50-100 us in a release build; ASan and UBSan cost several times that */
-    ok(per < 500, "cost: %.1f us per review is within budget", per);
+    /* what it costs is measured by `make bench` (build/bench_xcheck), not here */
+    ok(found == (size_t)rounds, "scale: one finding per review (the ungranted backendRef)");
     cJSON_Delete(route);
     wcache_free(&wc);
 }
@@ -592,7 +579,7 @@ static void test_cost_hot(void)
                          "\"/r7\"},\"method\":\"POST\"}]}]}}");
     struct xcheck_config cfg;
     const int rounds = 50;
-    double t0, per;
+    size_t hot_found = 0;
     int i;
 
     put_json(wc, xstrdup("{\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"kind\":\"Gateway\","
@@ -608,17 +595,14 @@ static void test_cost_hot(void)
                            "[{\"path\":{\"value\":\"/r%d\"}}]}]}}",
                            i, i));
     xcheck_defaults(&cfg);
-    t0 = now_us();
     for (i = 0; i < rounds; i++) {
         struct verr_list errs = VERR_LIST_INIT;
 
-        xcheck_run(&cfg, wc, route, NULL, VALIDATE_CREATE, &errs);
+        hot_found += xcheck_run(&cfg, wc, route, NULL, VALIDATE_CREATE, &errs);
         verr_list_release(&errs);
     }
-    per = (now_us() - t0) / rounds;
-    printf("# cost: %.1f us per review with 1,000 HTTPRoutes on its Gateway\n", per);
-    /* linear in the attached routes (about 0.2 us each in a release build) */
-    ok(per < 5000, "cost: %.1f us per review on a Gateway with 1,000 routes", per);
+    /* what it costs is measured by `make bench` (build/bench_xcheck), not here */
+    ok(hot_found == 0, "scale: no duplicate among 1,000 routes of one hostname with other matches");
     cJSON_Delete(route);
     wcache_free(&wc);
 }
