@@ -111,7 +111,9 @@ build/vg/tests/%: build/obj/tests/%.o build/obj/libcore.a
 	$(Q)$(CC) -g -o $@ $^ $(LDLIBS)
 valgrind: build/gwhook valgrind-unit
 	tools/valgrind-corpus.sh
-valgrind-unit: $(VG_TESTS)
+# the binaries some unit tests start (test_serve runs build/san/gwhook)
+valgrind-unit: $(VG_TESTS) build/san/gwhook build/gwhook build/san/gwconform build/gwconform \
+               build/fixture-gateway build/nodeagent
 	@tools/valgrind-unit.sh $(VG_TESTS)
 .PHONY: valgrind-unit
 
