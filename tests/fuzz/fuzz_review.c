@@ -19,6 +19,7 @@
 #include <cjson/cJSON.h>
 
 #include "fuzz.h"
+#include "../../lib/kube_int.h"
 #include "review.h"
 #include "schema.h"
 
@@ -27,60 +28,18 @@ static const cJSON *get(const cJSON *o, const char *k)
     return cJSON_GetObjectItemCaseSensitive(o, k);
 }
 
-static int b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-/* Standard padded base64 to a NUL-terminated string; NULL when malformed. */
-static char *b64_decode(const char *s)
-{
-    size_t n = strlen(s), i, o = 0;
-    char *out;
-
-    if (n % 4)
-        return NULL;
-    out = malloc(n / 4 * 3 + 1);
-    if (!out)
-        abort();
-    for (i = 0; i < n; i += 4) {
-        int v[4], k;
-
-        for (k = 0; k < 4; k++) {
-            unsigned char c = (unsigned char)s[i + (size_t)k];
-
-            v[k] = c == '=' && i + 4 == n && k >= 2 ? 0 : b64_value(c);
-            if (v[k] < 0 || (k == 2 && c == '=' && s[i + 3] != '=')) {
-                free(out);
-                return NULL;
-            }
-        }
-        out[o++] = (char)(v[0] << 2 | v[1] >> 4);
-        if (s[i + 2] != '=')
-            out[o++] = (char)((v[1] & 15) << 4 | v[2] >> 2);
-        if (s[i + 3] != '=')
-            out[o++] = (char)((v[2] & 3) << 6 | v[3]);
-    }
-    out[o] = '\0';
-    return out;
-}
-
+/* The patch is standard padded base64 (what the API server decodes) of a
+   JSON array of add operations. */
 static void check_patch(const char *b64)
 {
-    char *json = b64_decode(b64);
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=";
+    char *json = NULL;
+    size_t len = 0, n = strlen(b64);
     cJSON *ops, *op;
 
-    FUZZ_CHECK(json != NULL);
+    FUZZ_CHECK(n % 4 == 0 && b64[strspn(b64, alphabet)] == '\0');
+    FUZZ_CHECK(kube_b64_decode(b64, &json, &len) == 0 && json != NULL);
     ops = cJSON_Parse(json);
     FUZZ_CHECK(cJSON_IsArray(ops) && cJSON_GetArraySize(ops) > 0);
     cJSON_ArrayForEach(op, ops) {
